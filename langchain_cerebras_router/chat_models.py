@@ -1,0 +1,684 @@
+"""``ChatCerebras``: a LangChain chat model on the official ``cerebras-cloud-sdk``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from operator import itemgetter
+from typing import Any, Literal
+
+import httpx
+from cerebras.cloud.sdk import APIError, AsyncCerebras, AsyncStream, Cerebras, Stream
+from cerebras.cloud.sdk.resources.chat.completions import CompletionsResource
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.base import OutputParserLike
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from typing_extensions import Self
+
+from langchain_cerebras_router.errors import translate_stream_exception
+from langchain_cerebras_router.message_conversion import (
+    StreamChunkConverter,
+    chat_result_from_completion,
+    convert_messages,
+)
+from langchain_cerebras_router.strict_schema import cerebras_response_format, json_schema_for
+from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
+
+__all__ = ["ChatCerebras"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "gpt-oss-120b"
+_PROVIDER = "cerebras"
+
+
+@cache
+def _sdk_create_params() -> frozenset[str]:
+    """Keyword arguments the SDK's ``create()`` accepts; anything else goes in extra_body."""
+    import inspect
+
+    return frozenset(inspect.signature(CompletionsResource.create).parameters) - {"self"}
+
+
+def _resolve_model(name: str) -> str:
+    """Map a logical name, Groq id or retired id to the Cerebras id (logged when changed)."""
+    from langchain_cerebras_router.catalogue import ModelCatalogue
+
+    resolved = ModelCatalogue.default().resolve(name, _PROVIDER)
+    if resolved is None or resolved.model_id == name:
+        return name
+    logger.info(
+        "ChatCerebras: model %r resolves to Cerebras model %r%s",
+        name,
+        resolved.model_id,
+        f" ({resolved.reason})" if resolved.reason else "",
+    )
+    return resolved.model_id
+
+
+def _rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.startswith(("x-ratelimit", "retry-after"))}
+
+
+@dataclass(slots=True)
+class _PreparedCall:
+    """Everything one call needs, built once and shared by all four call paths."""
+
+    params: dict[str, Any]
+    model_id: str
+    label: str
+    include_usage: bool
+
+    def result(self, body: Mapping[str, Any], headers: httpx.Headers) -> ChatResult:
+        rate_limits = _rate_limit_headers(headers)
+        return chat_result_from_completion(
+            body,
+            requested_model=self.model_id,
+            extra_metadata={"rate_limits": rate_limits} if rate_limits else None,
+        )
+
+    def converter(self, headers: httpx.Headers) -> StreamChunkConverter:
+        rate_limits = _rate_limit_headers(headers)
+        return StreamChunkConverter(
+            requested_model=self.model_id,
+            include_usage=self.include_usage,
+            extra_metadata={"rate_limits": rate_limits} if rate_limits else None,
+        )
+
+
+@contextlib.contextmanager
+def _named_errors(label: str) -> Iterator[None]:
+    """Prefix SDK error messages with ``provider/model`` (they never contain the key)."""
+    try:
+        yield
+    except APIError as exc:
+        if not str(exc.message).startswith(label):
+            exc.message = f"{label}: {exc.message}"
+            exc.args = (exc.message, *exc.args[1:])
+        raise
+
+
+class ChatCerebras(BaseChatModel):
+    """Cerebras chat model on the official ``cerebras-cloud-sdk``.
+
+    Setup:
+        Install ``langchain-cerebras-router`` and set ``CEREBRAS_API_KEY``
+        (``CEREBRAS_BASE_URL`` optionally points to another endpoint, such as the
+        bundled emulator).
+
+    Key init args — completion params:
+        model: Cerebras model id, or a logical name / Groq id that the catalogue maps to
+            one (e.g. ``"llama-3.3-70b-versatile"`` -> ``"gpt-oss-120b"``, logged).
+        temperature, top_p, seed, stop: Sampling parameters.
+        max_tokens: Maximum completion tokens (sent as ``max_completion_tokens``).
+        reasoning_effort, reasoning_format, disable_reasoning: Reasoning-model controls.
+        streaming: Stream by default from ``invoke``. stream_usage: Attach usage to the
+            final stream chunk (default ``True``).
+
+    Key init args — client params:
+        api_key, base_url, timeout, max_retries, default_headers, http_client,
+        http_async_client: as in the SDK; clients are built once and reused.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_cerebras_router import ChatCerebras
+            from langchain_cerebras_router.testing import Emulator
+
+            with Emulator() as emulator:
+                llm = ChatCerebras(model="gpt-oss-120b", api_key="test", base_url=emulator.base_url)
+                message = llm.invoke("Say hello")
+                print(message.content, message.response_metadata["tokens_per_second"])
+    """
+
+    model: str = Field(default=DEFAULT_MODEL, alias="model_name")
+    """Model id (or a catalogue alias)."""
+    temperature: float | None = None
+    """Sampling temperature."""
+    max_tokens: int | None = Field(default=None, alias="max_completion_tokens")
+    """Maximum number of completion tokens (sent as ``max_completion_tokens``)."""
+    top_p: float | None = None
+    """Nucleus sampling."""
+    stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
+    """Default stop sequences."""
+    seed: int | None = None
+    """Seed for deterministic sampling."""
+    timeout: float | httpx.Timeout | None = Field(default=None, alias="request_timeout")
+    """Request timeout in seconds; ``None`` keeps the SDK default (60 s, connect 5 s)."""
+    max_retries: int = 2
+    """SDK retries (429, 408, 409, >=500, connection errors) with backoff."""
+    api_key: SecretStr | None = Field(
+        default_factory=secret_from_env("CEREBRAS_API_KEY", default=None),
+        alias="cerebras_api_key",
+    )
+    """Cerebras API key; read from ``CEREBRAS_API_KEY`` when not given."""
+    base_url: str | None = Field(
+        default_factory=from_env("CEREBRAS_BASE_URL", default=None), alias="cerebras_api_base"
+    )
+    """API base URL; read from ``CEREBRAS_BASE_URL`` when not given."""
+    streaming: bool = False
+    """Whether ``invoke`` streams under the hood."""
+    stream_usage: bool = True
+    """Whether the final stream chunk carries ``usage_metadata``."""
+    reasoning_effort: Literal["none", "low", "medium", "high"] | None = None
+    """Reasoning effort for reasoning models."""
+    reasoning_format: Literal["parsed", "raw", "hidden", "none"] | None = None
+    """How reasoning is returned (``parsed`` puts it in ``reasoning_content``)."""
+    disable_reasoning: bool | None = None
+    """Turn reasoning off on models that support it."""
+    service_tier: Literal["auto", "default", "flex", "priority"] | None = None
+    """Service tier."""
+    default_headers: Mapping[str, str] | None = None
+    """Headers sent with every request."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra request parameters (unknown ones go to the API through ``extra_body``)."""
+    extra_body: dict[str, Any] | None = None
+    """Raw extra JSON fields for the request body."""
+    warm_tcp_connection: bool = False
+    """Warm the connection (``GET /v1/tcp_warming``) in a background thread at construction."""
+    http_client: Any | None = Field(default=None, exclude=True)
+    """Optional ``httpx.Client`` (proxies, tests, benchmarks)."""
+    http_async_client: Any | None = Field(default=None, exclude=True)
+    """Optional ``httpx.AsyncClient``; used from every event loop when given."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _sync_clients: dict[tuple[Any, ...], Cerebras] = PrivateAttr(default_factory=dict)
+    _async_clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, tuple[tuple[Any, ...], AsyncCerebras]
+    ] = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+    _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_model_kwargs(cls, values: Any) -> Any:
+        """Move unknown constructor kwargs into ``model_kwargs`` (as ChatOpenAI does)."""
+        if not isinstance(values, dict):
+            return values
+        known: set[str] = set()
+        for name, field in cls.model_fields.items():
+            known.add(name)
+            if field.alias:
+                known.add(field.alias)
+        extra = dict(values.get("model_kwargs") or {})
+        for key in [k for k in values if k not in known]:
+            if key in extra:
+                msg = f"Parameter {key!r} was given twice (directly and in model_kwargs)."
+                raise ValueError(msg)
+            extra[key] = values.pop(key)
+        clash = known.intersection(extra) - {"model_kwargs"}
+        if clash:
+            msg = f"Pass {sorted(clash)} as constructor arguments, not inside model_kwargs."
+            raise ValueError(msg)
+        values["model_kwargs"] = extra
+        return values
+
+    @model_validator(mode="after")
+    def _validate_environment(self) -> Self:
+        if self.api_key is None or not self.api_key.get_secret_value():
+            msg = (
+                "ChatCerebras needs an API key: pass api_key=... or set CEREBRAS_API_KEY "
+                "(for offline tests, point base_url at langchain_cerebras_router.testing.Emulator)."
+            )
+            raise ValueError(msg)
+        if self.max_retries < 0:
+            msg = f"max_retries must be >= 0, got {self.max_retries}."
+            raise ValueError(msg)
+        if self.warm_tcp_connection:
+            threading.Thread(target=self.warm_up, name="cerebras-tcp-warming", daemon=True).start()
+        return self
+
+    # ----------------------------------------------------------------------------------
+    # LangChain metadata
+    # ----------------------------------------------------------------------------------
+
+    @property
+    def _llm_type(self) -> str:
+        return "cerebras-chat"
+
+    @property
+    def lc_secrets(self) -> dict[str, str]:
+        return {"api_key": "CEREBRAS_API_KEY"}
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_cerebras_router", "chat_models"]
+
+    @property
+    def model_id(self) -> str:
+        """The Cerebras model id really called (after catalogue resolution)."""
+        return _resolve_model(self.model)
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {"model": self.model, **self._default_params()}
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(
+            ls_provider=_PROVIDER,
+            ls_model_name=_resolve_model(kwargs.get("model") or self.model),
+            ls_model_type="chat",
+        )
+        temperature = kwargs.get("temperature", self.temperature)
+        if temperature is not None:
+            params["ls_temperature"] = temperature
+        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens") or self.max_tokens
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        if ls_stop := stop or kwargs.get("stop") or self.stop:
+            params["ls_stop"] = ls_stop if isinstance(ls_stop, list) else [ls_stop]
+        return params
+
+    # ----------------------------------------------------------------------------------
+    # Clients: built once per configuration (and per event loop for async), then reused
+    # ----------------------------------------------------------------------------------
+
+    def _client_config(self) -> tuple[Any, ...]:
+        secret = self.api_key.get_secret_value() if self.api_key else None
+        headers = tuple(sorted(self.default_headers.items())) if self.default_headers else ()
+        return (secret, self.base_url, self.timeout, self.max_retries, headers)
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "base_url": self.base_url,
+            "max_retries": self.max_retries,
+            "default_headers": dict(self.default_headers) if self.default_headers else None,
+            "warm_tcp_connection": False,
+        }
+        if self.timeout is not None:
+            kwargs["timeout"] = self.timeout
+        return kwargs
+
+    def _sync_client(self) -> Cerebras:
+        config = self._client_config()
+        client = self._sync_clients.get(config)
+        if client is None:
+            with self._client_lock:
+                client = self._sync_clients.get(config)
+                if client is None:
+                    client = Cerebras(**self._client_kwargs(), http_client=self.http_client)
+                    self._sync_clients.clear()
+                    self._sync_clients[config] = client
+        return client
+
+    def _async_client(self) -> AsyncCerebras:
+        config = self._client_config()
+        loop = asyncio.get_running_loop()
+        cached = self._async_clients.get(loop)
+        if cached is not None and cached[0] == config:
+            return cached[1]
+        with self._client_lock:
+            client = AsyncCerebras(**self._client_kwargs(), http_client=self.http_async_client)
+            self._async_clients[loop] = (config, client)
+        return client
+
+    def warm_up(self) -> float:
+        """Open and warm the pooled connection (``GET /v1/tcp_warming``); blocking.
+
+        Returns:
+            Seconds the warm-up took. Failures are logged at debug level, never raised.
+        """
+        import time
+
+        started = time.perf_counter()
+        try:
+            self._sync_client().get("/v1/tcp_warming", cast_to=str, options={"timeout": 5.0})
+        except Exception as exc:
+            logger.debug("ChatCerebras TCP warm-up failed: %s", type(exc).__name__)
+        return time.perf_counter() - started
+
+    async def awarm_up(self) -> float:
+        """Warm the async client's pooled connection without blocking the event loop.
+
+        Returns:
+            Seconds the warm-up took. Failures are logged at debug level, never raised.
+        """
+        import time
+
+        started = time.perf_counter()
+        try:
+            await self._async_client().get("/v1/tcp_warming", cast_to=str, options={"timeout": 5.0})
+        except Exception as exc:
+            logger.debug("ChatCerebras TCP warm-up failed: %s", type(exc).__name__)
+        return time.perf_counter() - started
+
+    # ----------------------------------------------------------------------------------
+    # The shared core: one request builder for all four call paths
+    # ----------------------------------------------------------------------------------
+
+    def _default_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "temperature": self.temperature,
+            "max_completion_tokens": self.max_tokens,
+            "top_p": self.top_p,
+            "stop": self.stop,
+            "seed": self.seed,
+            "reasoning_effort": self.reasoning_effort,
+            "reasoning_format": self.reasoning_format,
+            "disable_reasoning": self.disable_reasoning,
+            "service_tier": self.service_tier,
+        }
+        return {k: v for k, v in params.items() if v is not None}
+
+    def _prepare(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
+    ) -> _PreparedCall:
+        call_kwargs = dict(kwargs)
+        call_kwargs.pop("stream", None)
+        model_id = _resolve_model(call_kwargs.pop("model", None) or self.model)
+        if "max_tokens" in call_kwargs:
+            call_kwargs["max_completion_tokens"] = call_kwargs.pop("max_tokens")
+        include_usage = bool(call_kwargs.pop("stream_usage", self.stream_usage))
+        params: dict[str, Any] = {**self._default_params(), **self.model_kwargs, **call_kwargs}
+        if stop is not None:
+            params["stop"] = stop
+        params["messages"] = convert_messages(messages)
+        params["model"] = model_id
+        if stream:
+            params["stream"] = True
+            if include_usage:
+                params["stream_options"] = {"include_usage": True}
+        accepted = _sdk_create_params()
+        extra_body = dict(self.extra_body or {})
+        extra_body.update(params.pop("extra_body", None) or {})
+        for key in [k for k in params if k not in accepted]:
+            extra_body[key] = params.pop(key)
+        if extra_body:
+            params["extra_body"] = extra_body
+        return _PreparedCall(
+            params=params,
+            model_id=model_id,
+            label=f"{_PROVIDER}/{model_id}",
+            include_usage=include_usage,
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, stream=False)
+        with _named_errors(call.label):
+            raw = self._sync_client().chat.completions.with_raw_response.create(**call.params)
+            body = raw.parse(to=object)
+        return call.result(body, raw.headers)  # type: ignore[arg-type]
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        call = self._prepare(messages, stop, kwargs, stream=False)
+        with _named_errors(call.label):
+            raw = await self._async_client().chat.completions.with_raw_response.create(
+                **call.params
+            )
+            body = await raw.parse(to=object)
+        return call.result(body, raw.headers)  # type: ignore[arg-type]
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, stream=True)
+        with _named_errors(call.label):
+            raw = self._sync_client().chat.completions.with_raw_response.create(**call.params)
+            stream: Stream[Any] = raw.parse(to=Stream[object])
+            converter = call.converter(raw.headers)
+            try:
+                for body in stream:
+                    chunk = converter.convert(body)
+                    if chunk is not None:
+                        if run_manager:
+                            run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+            except (httpx.HTTPError, json.JSONDecodeError) as exc:
+                raise _typed(exc, call, converter, raw.http_response) from exc
+            finally:
+                stream.close()
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        call = self._prepare(messages, stop, kwargs, stream=True)
+        with _named_errors(call.label):
+            raw = await self._async_client().chat.completions.with_raw_response.create(
+                **call.params
+            )
+            stream: AsyncStream[Any] = await raw.parse(to=AsyncStream[object])
+            converter = call.converter(raw.headers)
+            try:
+                async for body in stream:
+                    chunk = converter.convert(body)
+                    if chunk is not None:
+                        if run_manager:
+                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                        yield chunk
+            except (httpx.HTTPError, json.JSONDecodeError) as exc:
+                raise _typed(exc, call, converter, raw.http_response) from exc
+            finally:
+                await stream.close()
+
+    # ----------------------------------------------------------------------------------
+    # Tools and structured output
+    # ----------------------------------------------------------------------------------
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        parallel_tool_calls: bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools to the model.
+
+        Args:
+            tools: Pydantic models, ``@tool`` functions, ``BaseTool``s, callables or
+                OpenAI-style tool dicts.
+            tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``, a bound tool's
+                name, ``True`` (the single tool) or a ``{"type": "function", ...}`` dict.
+                Validated here, before any request.
+            parallel_tool_calls: Allow several tool calls in one answer.
+            strict: Ask for schema-exact arguments (schemas are sanitised to Cerebras'
+                strict rules).
+            **kwargs: Other parameters bound to every call.
+
+        Returns:
+            A runnable that calls the model with the tools.
+
+        Example:
+            .. code-block:: python
+
+                from langchain_core.tools import tool
+
+
+                @tool
+                def get_weather(city: str) -> str:
+                    '''Weather in a city.'''
+                    return "sunny"
+
+
+                llm_with_tools = ChatCerebras().bind_tools([get_weather], tool_choice="any")
+                llm_with_tools.invoke("Weather in Paris?").tool_calls
+        """
+        formatted = format_tools(tools, strict=strict)
+        choice = normalize_tool_choice(tool_choice, formatted)
+        if choice is not None:
+            kwargs["tool_choice"] = choice
+        if parallel_tool_calls is not None:
+            kwargs["parallel_tool_calls"] = parallel_tool_calls
+        return super().bind(tools=formatted, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["json_schema", "function_calling", "json_mode"] = "json_schema",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | BaseModel]:
+        """Return a runnable whose output follows ``schema``.
+
+        Args:
+            schema: A Pydantic v2 class, a ``TypedDict`` class or a JSON-schema dict.
+                Pydantic classes give Pydantic instances; others give dicts.
+            method: ``"json_schema"`` (default: Cerebras structured outputs, strict,
+                with the schema sanitised to its rules), ``"function_calling"`` (a
+                forced tool call) or ``"json_mode"`` (``json_object``; describe the
+                format in the prompt).
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}`` instead of raising
+                on parse errors.
+            strict: For ``json_schema`` defaults to ``True``; for ``function_calling``
+                marks the tool strict.
+            **kwargs: Passed to ``bind``.
+
+        Returns:
+            A runnable producing the parsed output.
+
+        Raises:
+            StrictSchemaError: If the schema cannot be made strict (before any call).
+            ValueError: For an unknown ``method`` or a missing schema.
+
+        Example:
+            .. code-block:: python
+
+                from pydantic import BaseModel
+
+
+                class Joke(BaseModel):
+                    setup: str
+                    punchline: str
+
+
+                ChatCerebras().with_structured_output(Joke).invoke("Tell me a joke")
+        """
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        parser: OutputParserLike[Any]
+        if method == "json_mode":
+            llm = self.bind(
+                response_format={"type": "json_object"},
+                ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+                **kwargs,
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        elif schema is None:
+            msg = f"with_structured_output(method={method!r}) needs a schema."
+            raise ValueError(msg)
+        elif method == "json_schema":
+            response_format = cerebras_response_format(schema, strict=strict is not False)
+            llm = self.bind(
+                response_format=response_format,
+                ls_structured_output_format={
+                    "kwargs": {"method": method, "strict": strict is not False},
+                    "schema": json_schema_for(schema)[1],
+                },
+                **kwargs,
+            )
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        elif method == "function_calling":
+            tool_name = convert_to_openai_tool(schema)["function"]["name"]
+            llm = self.bind_tools(
+                [schema],
+                tool_choice=tool_name,
+                strict=strict,
+                ls_structured_output_format={
+                    "kwargs": {"method": method},
+                    "schema": convert_to_openai_tool(schema),
+                },
+                **kwargs,
+            )
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+        else:
+            msg = (
+                f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
+            )
+            raise ValueError(msg)
+        return _with_parser(llm, parser, include_raw=include_raw)
+
+
+def _typed(
+    exc: BaseException,
+    call: _PreparedCall,
+    converter: StreamChunkConverter,
+    response: httpx.Response,
+) -> BaseException:
+    typed = translate_stream_exception(
+        exc, label=call.label, chunks_received=converter.chunks, response=response
+    )
+    return typed if typed is not None else exc
+
+
+def _with_parser(
+    llm: Runnable[LanguageModelInput, Any],
+    parser: OutputParserLike[Any],
+    *,
+    include_raw: bool,
+) -> Runnable[LanguageModelInput, Any]:
+    """Attach an output parser, optionally keeping the raw message and parse errors."""
+    if not include_raw:
+        return llm | parser
+    parse_raw: Callable[[Any], Any] = itemgetter("raw")
+    parser_assign = RunnablePassthrough.assign(
+        parsed=parse_raw | parser, parsing_error=lambda _: None
+    )
+    parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
+    parser_with_fallback = parser_assign.with_fallbacks(
+        [parser_none], exception_key="parsing_error"
+    )
+    return RunnableMap(raw=llm) | parser_with_fallback

@@ -1,0 +1,402 @@
+"""The routing decisions of one call, shared by invoke, ainvoke, stream and astream.
+
+A :class:`CallPlan` knows the route order for the call's priority, asks the health store
+which routes may be tried, classifies each failure, decides between failing over,
+retrying a pass after a ``retry-after`` or giving up, and writes the explanation that
+ends up in ``response_metadata["routing"]``. The four call paths only *execute* what the
+plan decides (threads for sync, tasks for async), so their behaviour cannot drift.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import BaseMessage, BaseMessageChunk
+
+from langchain_cerebras_router.failures import Failure, FailureKind, classify_failure
+from langchain_cerebras_router.health import HealthStore, RateLimitSnapshot, parse_rate_limit_headers
+
+__all__ = [
+    "AllRoutesFailedError",
+    "Attempt",
+    "CallPlan",
+    "PartialStreamError",
+    "Route",
+    "is_committing_chunk",
+]
+
+logger = logging.getLogger("langchain_cerebras_router.routing")
+
+Outcome = Literal["answered", "failed", "skipped", "cancelled", "abandoned"]
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One member of a router: a name, a chat model, and what it is."""
+
+    name: str
+    model: BaseChatModel
+    provider: str
+    model_id: str | None
+    has_stream: bool
+    has_astream: bool
+
+
+@dataclass(slots=True)
+class Attempt:
+    """What happened to one route during one call (for explanations and errors)."""
+
+    route: str
+    provider: str
+    model: str | None
+    outcome: Outcome
+    reason: str | None = None
+    failure_kind: str | None = None
+    status_code: int | None = None
+    elapsed_ms: float | None = None
+    ttft_ms: float | None = None
+    hedge: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict without empty fields."""
+        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+
+    def describe(self) -> str:
+        """One line, e.g. ``cerebras (gpt-oss-120b): failed: rate_limited (HTTP 429)``."""
+        model = f" ({self.model})" if self.model else ""
+        reason = f": {self.reason}" if self.reason else ""
+        return f"{self.route}{model}: {self.outcome}{reason}"
+
+
+class AllRoutesFailedError(Exception):
+    """Every route was tried (or refused by its health) and none answered.
+
+    Attributes:
+        attempts: Each attempt, in order, with its cause.
+        failure_kind: The kind of the last failure (for outer classifiers such as
+            ``.with_fallbacks()`` or another router).
+    """
+
+    def __init__(self, attempts: Sequence[Attempt], *, why: str = "every route failed") -> None:
+        self.attempts = list(attempts)
+        failed = [a for a in self.attempts if a.failure_kind]
+        self.failure_kind = failed[-1].failure_kind if failed else FailureKind.CONNECTION.value
+        lines = "\n".join(f"  - {a.describe()}" for a in self.attempts) or "  (no route)"
+        super().__init__(f"RoutedChatModel: {why}. Attempts:\n{lines}")
+
+
+class PartialStreamError(Exception):
+    """A stream failed after output had been yielded (the commit point).
+
+    The router never splices a second provider's answer onto a partial one, so it
+    raises this instead. Retry the whole request if you want a complete answer.
+
+    Attributes:
+        route: The route that was streaming.
+        chunks_yielded: Chunks already yielded to the caller.
+        characters_yielded: Characters of text already yielded.
+        tool_calls_yielded: Whether tool-call chunks had been yielded.
+        failure: The classified cause.
+    """
+
+    failure_kind = FailureKind.STREAM_INTERRUPTED.value
+
+    def __init__(
+        self,
+        *,
+        route: str,
+        chunks_yielded: int,
+        characters_yielded: int,
+        tool_calls_yielded: bool,
+        failure: Failure,
+    ) -> None:
+        self.route = route
+        self.chunks_yielded = chunks_yielded
+        self.characters_yielded = characters_yielded
+        self.tool_calls_yielded = tool_calls_yielded
+        self.failure = failure
+        tools = " including tool calls" if tool_calls_yielded else ""
+        super().__init__(
+            f"RoutedChatModel: route {route!r} failed after {chunks_yielded} chunks "
+            f"({characters_yielded} characters{tools}) had been yielded: {failure.summary()}. "
+            "Not failing over, so that two providers' answers are never spliced together; "
+            "retry the whole request for a complete answer."
+        )
+
+
+def is_committing_chunk(chunk: BaseMessageChunk) -> bool:
+    """Whether yielding ``chunk`` commits the stream to its route (it carries output)."""
+    if chunk.content:
+        return True
+    if getattr(chunk, "tool_call_chunks", None):
+        return True
+    return bool(chunk.additional_kwargs.get("reasoning_content") or chunk.additional_kwargs.get("tool_calls"))
+
+
+def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
+    """A cheap prompt-size estimate (4 characters a token) for rate-limit budgeting."""
+    return sum(len(str(m.content)) for m in messages) // 4 + 1
+
+
+def rate_limits_from(metadata: Mapping[str, Any] | None) -> RateLimitSnapshot | None:
+    """Rate-limit state from ``response_metadata["rate_limits"]`` (raw headers)."""
+    headers = (metadata or {}).get("rate_limits")
+    if not headers:
+        return None
+    return parse_rate_limit_headers(headers)
+
+
+@dataclass
+class CallPlan:
+    """Routing state of one call: order, health admission, budget, deadline, attempts.
+
+    Args:
+        routes: Routes in the order the policy chose for this call.
+        health: The router's health store.
+        attempt_timeout: Seconds an attempt may take (streams: to the first chunk).
+        deadline: Seconds the whole call may take, or ``None``.
+        max_passes: Passes over the routes (1 + the router's ``max_retries``).
+        estimated_tokens: Prompt-size estimate for rate-limit budgets.
+        clock: Monotonic clock.
+        failover_on_bad_request: Treat 400-class errors as failover-worthy.
+    """
+
+    routes: Sequence[Route]
+    health: HealthStore
+    attempt_timeout: float | None
+    deadline: float | None
+    max_passes: int = 1
+    estimated_tokens: int | None = None
+    clock: Callable[[], float] = time.monotonic
+    failover_on_bad_request: bool = False
+    max_retry_wait: float = 10.0
+    attempts: list[Attempt] = field(default_factory=list)
+    hedged: bool = False
+
+    def __post_init__(self) -> None:
+        self.started = self.clock()
+        self._deadline_at = None if self.deadline is None else self.started + self.deadline
+        self._position = 0
+        self._passes = 1
+        self._disabled: set[str] = set()
+        self._in_flight: set[str] = set()
+        self._tried_this_pass = 0
+        self._waits: list[float] = []
+        self._probes: set[str] = set()
+
+    # ------------------------------------------------------------------ time budget
+
+    def remaining(self) -> float | None:
+        """Seconds left before the call's deadline (``None``: no deadline)."""
+        if self._deadline_at is None:
+            return None
+        return max(0.0, self._deadline_at - self.clock())
+
+    def timeout_for_attempt(self) -> float | None:
+        """The attempt timeout, shortened to what the deadline leaves."""
+        remaining = self.remaining()
+        if remaining is None:
+            return self.attempt_timeout
+        if self.attempt_timeout is None:
+            return remaining
+        return min(self.attempt_timeout, remaining)
+
+    # ------------------------------------------------------------------ choosing routes
+
+    def next_step(self) -> Route | float | None:
+        """The next route to try, seconds to wait before another pass, or ``None``.
+
+        Routes refused by health are recorded as skipped. When a pass ends with every
+        route refused and nothing tried, the route that frees up first is tried anyway
+        (fail open), so a burst of failures cannot lock a router out for the whole open
+        period. After a pass in which routes failed, another pass starts while the retry
+        budget and deadline allow, after the shortest pending ``retry-after``.
+        """
+        while True:
+            if self.remaining() == 0.0:
+                return None
+            if self._position < len(self.routes):
+                route = self.routes[self._position]
+                self._position += 1
+                if route.name in self._disabled or route.name in self._in_flight:
+                    continue
+                admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
+                if not admission.allowed:
+                    self._skip(route, admission.reason or "refused by health")
+                    if admission.retry_in is not None:
+                        self._waits.append(admission.retry_in)
+                    continue
+                if admission.probe:
+                    self._probes.add(route.name)
+                self._tried_this_pass += 1
+                self._in_flight.add(route.name)
+                return route
+            if self._tried_this_pass == 0 and not self._in_flight:
+                forced = self._fail_open_route()
+                if forced is not None:
+                    return forced
+            if self._passes >= self.max_passes or self._in_flight:
+                return None
+            wait = min(self._waits) if self._waits else 0.0
+            remaining = self.remaining()
+            if wait > self.max_retry_wait or (remaining is not None and wait >= remaining):
+                return None
+            self._passes += 1
+            self._position = 0
+            self._tried_this_pass = 0
+            self._waits = []
+            if wait > 0:
+                return wait
+
+    def next_route_now(self) -> Route | None:
+        """The next route for a hedge: never waits, never fails open."""
+        while self._position < len(self.routes):
+            route = self.routes[self._position]
+            self._position += 1
+            if route.name in self._disabled or route.name in self._in_flight:
+                continue
+            admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
+            if not admission.allowed:
+                self._skip(route, admission.reason or "refused by health")
+                continue
+            if admission.probe:
+                self._probes.add(route.name)
+            self._tried_this_pass += 1
+            self._in_flight.add(route.name)
+            return route
+        return None
+
+    def _fail_open_route(self) -> Route | None:
+        candidates = [r for r in self.routes if r.name not in self._disabled]
+        if not candidates or any(a.outcome != "skipped" for a in self.attempts):
+            return None
+        route = candidates[0]
+        logger.warning(
+            "RoutedChatModel: every route is refused by its health; trying %r anyway.", route.name
+        )
+        self._tried_this_pass += 1
+        self._in_flight.add(route.name)
+        return route
+
+    def _skip(self, route: Route, reason: str) -> None:
+        logger.info("RoutedChatModel: skipping route %r: %s", route.name, reason)
+        self.attempts.append(
+            Attempt(route.name, route.provider, route.model_id, "skipped", reason=reason)
+        )
+
+    # ------------------------------------------------------------------ outcomes
+
+    def succeeded(
+        self,
+        route: Route,
+        *,
+        started: float,
+        ttft: float | None,
+        metadata: Mapping[str, Any] | None,
+        hedge: bool = False,
+    ) -> Attempt:
+        """Record the answering attempt and feed the health store."""
+        self._in_flight.discard(route.name)
+        self._probes.discard(route.name)
+        latency = self.clock() - started
+        self.health.record_success(
+            route.name, ttft=ttft, latency=latency, rate_limits=rate_limits_from(metadata)
+        )
+        attempt = Attempt(
+            route.name,
+            route.provider,
+            (metadata or {}).get("model_name") or route.model_id,
+            "answered",
+            elapsed_ms=round(latency * 1000, 3),
+            ttft_ms=None if ttft is None else round(ttft * 1000, 3),
+            hedge=hedge,
+        )
+        self.attempts.append(attempt)
+        return attempt
+
+    def failed(
+        self, route: Route, exc: BaseException, *, started: float, hedge: bool = False
+    ) -> Failure:
+        """Record a failed attempt; the caller fails over only if ``failure.failover``.
+
+        Returns:
+            The classified failure. For bad requests (unless ``failover_on_bad_request``)
+            and cancellations ``failover`` is ``False``: re-raise the original exception.
+        """
+        self._in_flight.discard(route.name)
+        self._probes.discard(route.name)
+        failure = classify_failure(exc)
+        rate_limits = None
+        response = getattr(exc, "response", None)
+        if response is not None and getattr(response, "headers", None) is not None:
+            rate_limits = parse_rate_limit_headers(response.headers)
+        self.health.record_failure(route.name, failure, rate_limits=rate_limits)
+        if failure.disables_route:
+            self._disabled.add(route.name)
+            logger.error(
+                "RoutedChatModel: route %r disabled: authentication failed (%s). Check its API "
+                "key; the router keeps using the other routes.",
+                route.name,
+                failure.status_code,
+            )
+        if failure.retry_after is not None:
+            self._waits.append(failure.retry_after)
+        self.attempts.append(
+            Attempt(
+                route.name,
+                route.provider,
+                route.model_id,
+                "failed",
+                reason=failure.summary(),
+                failure_kind=failure.kind.value,
+                status_code=failure.status_code,
+                elapsed_ms=round((self.clock() - started) * 1000, 3),
+                hedge=hedge,
+            )
+        )
+        logger.warning("RoutedChatModel: route %r failed: %s", route.name, failure.summary())
+        return failure
+
+    def should_fail_over(self, failure: Failure) -> bool:
+        """Whether to try another route after ``failure``."""
+        if failure.kind is FailureKind.BAD_REQUEST:
+            return self.failover_on_bad_request and not failure.is_context_length
+        return failure.failover
+
+    def abandoned(self, route: Route, *, started: float, why: str, hedge: bool = False) -> None:
+        """Record an attempt given up by the router (lost a hedge race, or cancelled)."""
+        self._in_flight.discard(route.name)
+        if route.name in self._probes:
+            self._probes.discard(route.name)
+            self.health.release_probe(route.name)
+        self.attempts.append(
+            Attempt(
+                route.name,
+                route.provider,
+                route.model_id,
+                "cancelled",
+                reason=why,
+                elapsed_ms=round((self.clock() - started) * 1000, 3),
+                hedge=hedge,
+            )
+        )
+
+    def exhausted(self) -> AllRoutesFailedError:
+        """The error to raise when no step is left."""
+        why = "deadline exceeded" if self.remaining() == 0.0 else "every route failed"
+        return AllRoutesFailedError(self.attempts, why=why)
+
+    def explanation(self, answered: Attempt, priority: str) -> dict[str, Any]:
+        """The ``response_metadata["routing"]`` entry."""
+        return {
+            "route": answered.route,
+            "provider": answered.provider,
+            "priority": priority,
+            "hedged": self.hedged,
+            "attempts": [a.to_dict() for a in self.attempts],
+        }

@@ -1,0 +1,639 @@
+"""Executing a :class:`~langchain_cerebras_router.failover.CallPlan`: sync and async.
+
+Every call path has two phases:
+
+1. **Race to the first event** (:func:`_race` / :func:`_arace`): attempts run one after
+   another (failover) or, with hedging, two at once; each is bounded by the attempt
+   timeout (for streams: until the first content or tool-call chunk, the *commit
+   point*). The first attempt to produce its event wins; the others are cancelled
+   (async) or abandoned (sync: a member stuck in a blocking call is not waited for).
+2. **After the commit point** (streams only): the winner's remaining chunks are passed
+   through, each within ``stall_timeout``. A failure now raises
+   :class:`~langchain_cerebras_router.failover.PartialStreamError`; output from two
+   providers is never spliced together.
+
+Invoke and stream share the same race; only the "first event" differs (a whole
+``ChatResult``, or an opened stream with its first committing chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from langchain_cerebras_router.failover import (
+    CallPlan,
+    PartialStreamError,
+    Route,
+    is_committing_chunk,
+)
+from langchain_cerebras_router.failures import classify_failure
+from langchain_cerebras_router.metrics import CallSample, SpeedMonitor
+
+__all__ = [
+    "AttemptTimeoutError",
+    "CallContext",
+    "arun_invoke",
+    "arun_stream",
+    "run_invoke",
+    "run_stream",
+]
+
+T = TypeVar("T")
+
+_executor_lock = threading.Lock()
+_executor: concurrent.futures.ThreadPoolExecutor | None = None
+
+
+def _attempt_executor() -> concurrent.futures.ThreadPoolExecutor:
+    """Threads that run sync attempts, so that a stuck attempt can be abandoned."""
+    global _executor
+    if _executor is None:
+        with _executor_lock:
+            if _executor is None:
+                _executor = concurrent.futures.ThreadPoolExecutor(
+                    max_workers=64, thread_name_prefix="routed-attempt"
+                )
+    return _executor
+
+
+class AttemptTimeoutError(TimeoutError):
+    """An attempt gave no answer (or no first chunk) in time and was abandoned."""
+
+    failure_kind = "timeout"
+
+
+@dataclass
+class CallContext:
+    """One routed call: its plan, its input, and how to call each member."""
+
+    plan: CallPlan
+    messages: list[BaseMessage]
+    stop: list[str] | None
+    priority: str
+    member_kwargs: Callable[[Route], dict[str, Any]]
+    hedge_after: float | str | None = None
+    stall_timeout: float | None = None
+    monitor: SpeedMonitor | None = None
+
+    def hedge_delay(self, route: Route) -> float | None:
+        """Seconds to wait for ``route``'s first event before starting a hedge."""
+        if self.hedge_after is None or len(self.plan.routes) < 2:
+            return None
+        if self.hedge_after == "p95":
+            return self.plan.health.ttft_quantile(route.name, 0.95)
+        return float(self.hedge_after)
+
+    def record(
+        self,
+        route: Route,
+        *,
+        started: float,
+        ttft: float | None,
+        message: BaseMessage | None,
+        error: BaseException | None,
+        streamed: bool,
+        chunks: int = 0,
+    ) -> None:
+        """Feed the speed monitor (if any) with one attempt."""
+        if self.monitor is None:
+            return
+        usage = getattr(message, "usage_metadata", None) or {}
+        metadata = getattr(message, "response_metadata", None) or {}
+        self.monitor.record(
+            CallSample(
+                provider=route.provider,
+                model=str(metadata.get("model_name") or route.model_id or "unknown"),
+                started_at=started,
+                ttft=ttft,
+                latency=time.monotonic() - started,
+                output_tokens=usage.get("output_tokens"),
+                input_tokens=usage.get("input_tokens"),
+                server_tokens_per_second=metadata.get("tokens_per_second"),
+                ok=error is None,
+                error_kind=None if error is None else classify_failure(error).kind.value,
+                streamed=streamed,
+                route=route.name,
+                chunks=chunks,
+            )
+        )
+
+
+@dataclass
+class _Ticket:
+    """One attempt in flight."""
+
+    route: Route
+    started: float
+    hedge: bool
+    timeout_at: float | None
+    cancelled: bool = False
+
+
+@dataclass
+class _OpenStream(Generic[T]):
+    """A stream that reached its commit point (or ended before reaching one)."""
+
+    chunks: T
+    buffered: list[ChatGenerationChunk] = field(default_factory=list)
+    ttft: float | None = None
+    ended: bool = False
+
+
+def _fail(ctx: CallContext, ticket: _Ticket, exc: BaseException) -> None:
+    """Record a failed attempt; re-raise when the failure must not be failed over."""
+    failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
+    ctx.record(ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=False)
+    if not ctx.plan.should_fail_over(failure):
+        raise exc
+
+
+def _timeout_error(ticket: _Ticket, what: str) -> AttemptTimeoutError:
+    waited = (ticket.timeout_at or ticket.started) - ticket.started
+    return AttemptTimeoutError(
+        f"route {ticket.route.name!r} gave no {what} within {waited:.3g} s; abandoned"
+    )
+
+
+# ======================================================================================
+# Sync
+# ======================================================================================
+
+
+def _race(
+    ctx: CallContext,
+    start: Callable[[Route, _Ticket], T],
+    *,
+    what: str,
+    close: Callable[[T], None] | None = None,
+) -> tuple[_Ticket, T]:
+    """Run attempts until one produces its first event; see the module docstring."""
+    plan = ctx.plan
+    pool = _attempt_executor()
+    inflight: dict[concurrent.futures.Future[T], _Ticket] = {}
+
+    def launch(route: Route, *, hedge: bool) -> None:
+        timeout = plan.timeout_for_attempt()
+        now = plan.clock()
+        ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+        inflight[pool.submit(start, route, ticket)] = ticket
+
+    def abandon_all(why: str) -> None:
+        for future, ticket in inflight.items():
+            ticket.cancelled = True
+            if not future.cancel() and future.done() and future.exception() is None and close:
+                close(future.result())
+            plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+        inflight.clear()
+
+    while True:
+        if not inflight:
+            step = plan.next_step()
+            if step is None:
+                raise plan.exhausted()
+            if isinstance(step, float):
+                time.sleep(step)
+                continue
+            timeout = plan.timeout_for_attempt()
+            if timeout is None and ctx.hedge_delay(step) is None:
+                ticket = _Ticket(step, plan.clock(), False, None)
+                try:
+                    return ticket, start(step, ticket)
+                except Exception as exc:
+                    _fail(ctx, ticket, exc)
+                    continue
+            launch(step, hedge=False)
+        now = plan.clock()
+        deadlines = [t.timeout_at for t in inflight.values() if t.timeout_at is not None]
+        hedge_at = None
+        if len(inflight) == 1 and not plan.hedged:
+            (only,) = inflight.values()
+            delay = ctx.hedge_delay(only.route)
+            if delay is not None:
+                hedge_at = only.started + delay
+                deadlines.append(hedge_at)
+        wait = max(0.0, min(deadlines) - now) if deadlines else None
+        done, _ = concurrent.futures.wait(
+            inflight, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED
+        )
+        for future in done:
+            ticket = inflight.pop(future)
+            exc = future.exception()
+            if exc is None:
+                abandon_all("another route answered first")
+                return ticket, future.result()
+            try:
+                _fail(ctx, ticket, exc)
+            except BaseException:
+                abandon_all("the call failed")
+                raise
+        now = plan.clock()
+        for future, ticket in list(inflight.items()):
+            if ticket.timeout_at is not None and now >= ticket.timeout_at:
+                del inflight[future]
+                ticket.cancelled = True
+                future.cancel()
+                _fail(ctx, ticket, _timeout_error(ticket, what))
+        if hedge_at is not None and now >= hedge_at and len(inflight) == 1:
+            route = plan.next_route_now()
+            plan.hedged = True
+            if route is not None:
+                launch(route, hedge=True)
+
+
+def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> ChatResult:
+    message = result.generations[0].message if result.generations else None
+    metadata = message.response_metadata if message is not None else {}
+    attempt = ctx.plan.succeeded(
+        ticket.route, started=ticket.started, ttft=None, metadata=metadata, hedge=ticket.hedge
+    )
+    ctx.record(ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False)
+    explanation = ctx.plan.explanation(attempt, ctx.priority)
+    if message is not None:
+        message.response_metadata["routing"] = explanation
+    result.llm_output = {**(result.llm_output or {}), "routing": explanation}
+    return result
+
+
+def run_invoke(ctx: CallContext) -> ChatResult:
+    """A routed sync call (``_generate``)."""
+
+    def start(route: Route, ticket: _Ticket) -> ChatResult:
+        return route.model._generate(ctx.messages, ctx.stop, None, **ctx.member_kwargs(route))
+
+    ticket, result = _race(ctx, start, what="answer")
+    return _finish_invoke(ctx, ticket, result)
+
+
+def _single_chunk(result: ChatResult) -> ChatGenerationChunk:
+    message = result.generations[0].message
+    chunk = AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        tool_call_chunks=[
+            {"name": tc["name"], "args": _json(tc["args"]), "id": tc["id"], "index": i, "type": "tool_call_chunk"}
+            for i, tc in enumerate(getattr(message, "tool_calls", []) or [])
+        ],
+        id=message.id,
+    )
+    return ChatGenerationChunk(message=chunk)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value)
+
+
+def _member_chunks(ctx: CallContext, route: Route) -> Iterator[ChatGenerationChunk]:
+    model: BaseChatModel = route.model
+    kwargs = ctx.member_kwargs(route)
+    if route.has_stream:
+        yield from model._stream(ctx.messages, ctx.stop, None, **kwargs)
+    else:
+        yield _single_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs))
+
+
+def _stream_summary(chunks: list[ChatGenerationChunk]) -> tuple[int, bool]:
+    characters = sum(len(c.text) for c in chunks)
+    tools = any(getattr(c.message, "tool_call_chunks", None) for c in chunks)
+    return characters, tools
+
+
+class _StreamTally:
+    """What has been yielded after the commit point (for errors and metrics)."""
+
+    __slots__ = ("characters", "chunks", "final", "tool_calls")
+
+    def __init__(self) -> None:
+        self.chunks = 0
+        self.characters = 0
+        self.tool_calls = False
+        self.final: AIMessageChunk | None = None
+
+    def add(self, chunk: ChatGenerationChunk) -> None:
+        self.chunks += 1
+        self.characters += len(chunk.text)
+        message = chunk.message
+        if getattr(message, "tool_call_chunks", None):
+            self.tool_calls = True
+        if message.response_metadata.get("finish_reason") or getattr(message, "usage_metadata", None):
+            self.final = message  # type: ignore[assignment]
+
+    def partial_error(self, ctx: CallContext, ticket: _Ticket, exc: BaseException) -> PartialStreamError:
+        failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
+        ctx.record(
+            ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=True
+        )
+        return PartialStreamError(
+            route=ticket.route.name,
+            chunks_yielded=self.chunks,
+            characters_yielded=self.characters,
+            tool_calls_yielded=self.tool_calls,
+            failure=failure,
+        )
+
+    def routing_chunk(self, ctx: CallContext, ticket: _Ticket, ttft: float | None) -> ChatGenerationChunk:
+        metadata = self.final.response_metadata if self.final is not None else {}
+        attempt = ctx.plan.succeeded(
+            ticket.route, started=ticket.started, ttft=ttft, metadata=metadata, hedge=ticket.hedge
+        )
+        ctx.record(
+            ticket.route,
+            started=ticket.started,
+            ttft=ttft,
+            message=self.final,
+            error=None,
+            streamed=True,
+            chunks=self.chunks,
+        )
+        explanation = ctx.plan.explanation(attempt, ctx.priority)
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", response_metadata={"routing": explanation})
+        )
+
+
+def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
+    """A routed sync stream (``_stream``)."""
+    stall = ctx.stall_timeout
+
+    def start(route: Route, ticket: _Ticket) -> _OpenStream[Iterator[ChatGenerationChunk]]:
+        chunks = _member_chunks(ctx, route)
+        opened: _OpenStream[Iterator[ChatGenerationChunk]] = _OpenStream(chunks)
+        for chunk in chunks:
+            opened.buffered.append(chunk)
+            if is_committing_chunk(chunk.message):
+                opened.ttft = time.monotonic() - ticket.started
+                break
+        else:
+            opened.ended = True
+        if ticket.cancelled:
+            _close(opened)
+        return opened
+
+    ticket, opened = _race(ctx, start, what="first chunk", close=_close)
+    tally = _StreamTally()
+    try:
+        for chunk in opened.buffered:
+            tally.add(chunk)
+            yield chunk
+        if not opened.ended:
+            for chunk in _with_stall_timeout(opened.chunks, stall):
+                tally.add(chunk)
+                yield chunk
+    except GeneratorExit:
+        _close(opened)
+        ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
+        raise
+    except Exception as exc:
+        _close(opened)
+        raise tally.partial_error(ctx, ticket, exc) from exc
+    yield tally.routing_chunk(ctx, ticket, opened.ttft)
+
+
+def _with_stall_timeout(
+    chunks: Iterator[ChatGenerationChunk], stall: float | None
+) -> Iterator[ChatGenerationChunk]:
+    """Pass chunks through; stalls are bounded by the members' own read timeouts.
+
+    A sync generator cannot be interrupted from outside without a thread hop per chunk,
+    so after the commit point the router relies on the per-call read timeout it gives
+    Cerebras, Groq and OpenAI members (``stall_timeout``).
+    """
+    del stall
+    yield from chunks
+
+
+def _close(opened: _OpenStream[Any]) -> None:
+    close = getattr(opened.chunks, "close", None)
+    if close is not None:
+        try:
+            close()
+        except Exception:  # closing a broken stream must not hide the real error
+            pass
+
+
+# ======================================================================================
+# Async
+# ======================================================================================
+
+if sys.version_info >= (3, 11):
+    _timeout = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+
+    class _TimeoutCompat:
+        def __init__(self, delay: float | None) -> None:
+            self._delay = delay
+            self._handle: asyncio.TimerHandle | None = None
+            self._task: asyncio.Task[Any] | None = None
+            self._fired = False
+
+        async def __aenter__(self) -> _TimeoutCompat:
+            if self._delay is not None:
+                self._task = asyncio.current_task()
+                loop = asyncio.get_running_loop()
+                self._handle = loop.call_later(self._delay, self._fire)
+            return self
+
+        def _fire(self) -> None:
+            self._fired = True
+            if self._task is not None:
+                self._task.cancel()
+
+        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            if self._handle is not None:
+                self._handle.cancel()
+            if self._fired and exc_type is asyncio.CancelledError:
+                raise TimeoutError
+
+    _timeout = _TimeoutCompat  # type: ignore[assignment]
+
+
+async def _arace(
+    ctx: CallContext,
+    start: Callable[[Route, _Ticket], Awaitable[T]],
+    *,
+    what: str,
+    close: Callable[[T], Awaitable[None]] | None = None,
+) -> tuple[_Ticket, T]:
+    """The async race (tasks, cancellation); same rules as :func:`_race`."""
+    plan = ctx.plan
+    inflight: dict[asyncio.Task[T], _Ticket] = {}
+
+    def launch(route: Route, *, hedge: bool) -> None:
+        timeout = plan.timeout_for_attempt()
+        now = plan.clock()
+        ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+        inflight[asyncio.ensure_future(start(route, ticket))] = ticket
+
+    async def abandon_all(why: str) -> None:
+        for task, ticket in inflight.items():
+            ticket.cancelled = True
+            if task.done() and not task.cancelled() and task.exception() is None and close:
+                await close(task.result())
+            task.cancel()
+            plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+        inflight.clear()
+
+    try:
+        while True:
+            if not inflight:
+                step = plan.next_step()
+                if step is None:
+                    raise plan.exhausted()
+                if isinstance(step, float):
+                    await asyncio.sleep(step)
+                    continue
+                if ctx.hedge_delay(step) is None:
+                    timeout = plan.timeout_for_attempt()
+                    now = plan.clock()
+                    ticket = _Ticket(step, now, False, None if timeout is None else now + timeout)
+                    try:
+                        async with _timeout(timeout):
+                            return ticket, await start(step, ticket)
+                    except TimeoutError as exc:
+                        _fail(ctx, ticket, _timeout_error(ticket, what).with_traceback(exc.__traceback__))
+                    except Exception as exc:
+                        _fail(ctx, ticket, exc)
+                    continue
+                launch(step, hedge=False)
+            now = plan.clock()
+            deadlines = [t.timeout_at for t in inflight.values() if t.timeout_at is not None]
+            hedge_at = None
+            if len(inflight) == 1 and not plan.hedged:
+                (only,) = inflight.values()
+                delay = ctx.hedge_delay(only.route)
+                if delay is not None:
+                    hedge_at = only.started + delay
+                    deadlines.append(hedge_at)
+            wait = max(0.0, min(deadlines) - now) if deadlines else None
+            done, _ = await asyncio.wait(
+                inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                ticket = inflight.pop(task)
+                exc = task.exception()
+                if exc is None:
+                    await abandon_all("another route answered first")
+                    return ticket, task.result()
+                try:
+                    _fail(ctx, ticket, exc)
+                except BaseException:
+                    await abandon_all("the call failed")
+                    raise
+            now = plan.clock()
+            for task, ticket in list(inflight.items()):
+                if ticket.timeout_at is not None and now >= ticket.timeout_at:
+                    del inflight[task]
+                    ticket.cancelled = True
+                    task.cancel()
+                    _fail(ctx, ticket, _timeout_error(ticket, what))
+            if hedge_at is not None and now >= hedge_at and len(inflight) == 1:
+                route = plan.next_route_now()
+                plan.hedged = True
+                if route is not None:
+                    launch(route, hedge=True)
+    except asyncio.CancelledError:
+        await abandon_all("the call was cancelled")
+        raise
+
+
+async def arun_invoke(ctx: CallContext) -> ChatResult:
+    """A routed async call (``_agenerate``)."""
+
+    async def start(route: Route, ticket: _Ticket) -> ChatResult:
+        return await route.model._agenerate(
+            ctx.messages, ctx.stop, None, **ctx.member_kwargs(route)
+        )
+
+    ticket, result = await _arace(ctx, start, what="answer")
+    return _finish_invoke(ctx, ticket, result)
+
+
+async def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
+    model: BaseChatModel = route.model
+    kwargs = ctx.member_kwargs(route)
+    if route.has_astream or route.has_stream:
+        async for chunk in model._astream(ctx.messages, ctx.stop, None, **kwargs):
+            yield chunk
+    else:
+        yield _single_chunk(await model._agenerate(ctx.messages, ctx.stop, None, **kwargs))
+
+
+async def _aclose(opened: _OpenStream[Any]) -> None:
+    aclose = getattr(opened.chunks, "aclose", None)
+    if aclose is not None:
+        try:
+            await aclose()
+        except Exception:  # closing a broken stream must not hide the real error
+            pass
+
+
+async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
+    """A routed async stream (``_astream``), with a stall timeout between chunks."""
+    stall = ctx.stall_timeout
+
+    async def start(
+        route: Route, ticket: _Ticket
+    ) -> _OpenStream[AsyncIterator[ChatGenerationChunk]]:
+        chunks = _amember_chunks(ctx, route)
+        opened: _OpenStream[AsyncIterator[ChatGenerationChunk]] = _OpenStream(chunks)
+        try:
+            async for chunk in chunks:
+                opened.buffered.append(chunk)
+                if is_committing_chunk(chunk.message):
+                    opened.ttft = time.monotonic() - ticket.started
+                    break
+            else:
+                opened.ended = True
+        except BaseException:
+            await _aclose(opened)
+            raise
+        return opened
+
+    ticket, opened = await _arace(ctx, start, what="first chunk", close=_aclose)
+    tally = _StreamTally()
+    iterator = opened.chunks.__aiter__()
+    try:
+        for chunk in opened.buffered:
+            tally.add(chunk)
+            yield chunk
+        while not opened.ended:
+            try:
+                async with _timeout(stall):
+                    chunk = await iterator.__anext__()
+            except StopAsyncIteration:
+                break
+            except TimeoutError as exc:
+                raise AttemptTimeoutError(
+                    f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
+                ) from exc
+            tally.add(chunk)
+            yield chunk
+    except GeneratorExit:
+        await _aclose(opened)
+        ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
+        raise
+    except asyncio.CancelledError:
+        await _aclose(opened)
+        raise
+    except Exception as exc:
+        await _aclose(opened)
+        raise tally.partial_error(ctx, ticket, exc) from exc
+    yield tally.routing_chunk(ctx, ticket, opened.ttft)
+
+
+def _unused(_: AIMessage | ChatGeneration) -> None:  # pragma: no cover - typing anchor
+    return None

@@ -1,0 +1,317 @@
+"""Building and adapting the chat models a router sends calls to.
+
+* :func:`default_routes` builds routes from the environment (drop-in construction):
+  Cerebras if ``CEREBRAS_API_KEY`` is set, Groq (the seed's primary and fallback models)
+  if ``GROQ_API_KEY`` is set, OpenAI if ``langchain-openai`` is installed and
+  ``OPENAI_API_KEY`` is set. A provider without a key is skipped with a log line.
+* :func:`with_sdk_retries` returns a copy of a member whose SDK retries are bounded, so
+  that failover is not delayed by a member's own backoff (the router retries instead).
+* :func:`member_kwargs_for` converts router-level tools / structured-output requests into
+  each member's own request kwargs, through the member's own ``bind_tools`` /
+  ``with_structured_output`` (so each provider's conversion rules apply).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import httpx
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.runnables import Runnable, RunnableBinding, RunnableSequence
+
+from langchain_cerebras_router.catalogue import ModelCatalogue
+
+__all__ = [
+    "SEED_GROQ_FALLBACK_MODEL",
+    "SEED_GROQ_MODEL",
+    "SEED_OPENAI_MODEL",
+    "StructuredOutputRequest",
+    "ToolsRequest",
+    "accepted_kwargs",
+    "default_routes",
+    "member_kwargs_for",
+    "model_name_of",
+    "provider_of",
+    "with_sdk_retries",
+]
+
+logger = logging.getLogger("langchain_cerebras_router.routing")
+
+SEED_GROQ_MODEL = "llama-3.3-70b-versatile"
+SEED_GROQ_FALLBACK_MODEL = "deepseek-r1-distill-llama-70b"
+SEED_OPENAI_MODEL = "gpt-4o"
+
+HeaderObserver = Callable[[str, httpx.Headers], None]
+
+
+def provider_of(model: BaseChatModel) -> str:
+    """The provider a chat model talks to (``ls_provider``), e.g. ``"cerebras"``."""
+    try:
+        provider = model._get_ls_params().get("ls_provider")
+    except Exception:
+        provider = None
+    return str(provider or type(model).__name__.lower())
+
+
+def model_name_of(model: BaseChatModel) -> str | None:
+    """The model id a chat model calls (``ls_model_name``), if it reports one."""
+    try:
+        name = model._get_ls_params().get("ls_model_name")
+    except Exception:
+        name = None
+    return str(name) if name else None
+
+
+# --------------------------------------------------------------------------------------
+# SDK retries under the router's control
+# --------------------------------------------------------------------------------------
+
+_CLIENT_FIELDS = frozenset({"client", "async_client", "root_client", "root_async_client"})
+
+
+def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
+    """Return ``model`` with its SDK retries bounded to ``max_retries``.
+
+    ChatCerebras, ChatGroq and ChatOpenAI build their SDK clients from ``max_retries``
+    at construction, so a copy is rebuilt with the new value (clients included). Models
+    without a ``max_retries`` field are returned unchanged.
+
+    Args:
+        model: A chat model.
+        max_retries: The bound (``0`` turns SDK retries off).
+
+    Returns:
+        The same model if already within the bound, else a rebuilt copy.
+    """
+    current = getattr(model, "max_retries", None)
+    if not isinstance(current, int) and current is not None:
+        return model
+    if "max_retries" not in type(model).model_fields:
+        return model
+    if current is not None and current <= max_retries:
+        return model
+    from langchain_cerebras_router.chat_models import ChatCerebras
+
+    if isinstance(model, ChatCerebras):
+        return model.model_copy(update={"max_retries": max_retries})
+    values = {
+        name: getattr(model, name)
+        for name in type(model).model_fields
+        if name not in _CLIENT_FIELDS and name in model.model_fields_set | {"max_retries"}
+    }
+    # Secrets and client settings that came from the environment must survive too.
+    for name in type(model).model_fields:
+        if name not in _CLIENT_FIELDS and name not in values:
+            values[name] = getattr(model, name)
+    values["max_retries"] = max_retries
+    try:
+        return type(model).model_validate(values)
+    except Exception as exc:  # an exotic member: keep it, but say so
+        logger.warning(
+            "Could not turn off SDK retries of %s (%s); failover may wait for its retries.",
+            type(model).__name__,
+            type(exc).__name__,
+        )
+        return model
+
+
+# --------------------------------------------------------------------------------------
+# Which call kwargs a member accepts
+# --------------------------------------------------------------------------------------
+
+
+@cache
+def _sdk_params(provider: str) -> frozenset[str] | None:
+    try:
+        if provider == "groq":
+            from groq.resources.chat.completions import Completions as GroqCompletions
+
+            return frozenset(inspect.signature(GroqCompletions.create).parameters) - {"self"}
+        if provider == "openai":
+            from openai.resources.chat.completions import Completions as OpenAICompletions
+
+            return frozenset(inspect.signature(OpenAICompletions.create).parameters) - {"self"}
+    except ImportError:
+        return None
+    return None
+
+
+def accepted_kwargs(provider: str, kwargs: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Split call kwargs into those the member accepts and those it would reject.
+
+    Cerebras members take everything (unknown parameters go through ``extra_body``);
+    Groq and OpenAI members pass kwargs straight to their SDK, which rejects unknown
+    ones, so provider-specific extras are dropped for them instead of turning a
+    failover into an error.
+
+    Args:
+        provider: The member's provider.
+        kwargs: The call kwargs.
+
+    Returns:
+        ``(accepted, dropped_names)``.
+    """
+    known = _sdk_params(provider)
+    if known is None:
+        return dict(kwargs), []
+    accepted = {k: v for k, v in kwargs.items() if k in known or k == "max_tokens"}
+    dropped = [k for k in kwargs if k not in accepted]
+    return accepted, dropped
+
+
+# --------------------------------------------------------------------------------------
+# Tools and structured output, converted by each member
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class ToolsRequest:
+    """Tools bound on the router, converted per member by the member's ``bind_tools``."""
+
+    tools: Sequence[Any]
+    tool_choice: Any = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class StructuredOutputRequest:
+    """A structured-output request, converted per member by ``with_structured_output``."""
+
+    schema: Any
+    method: str = "function_calling"
+    strict: bool | None = None
+
+
+def _binding_kwargs(runnable: Runnable[Any, Any]) -> dict[str, Any]:
+    node: Any = runnable
+    while isinstance(node, RunnableSequence):
+        node = node.first
+    kwargs: dict[str, Any] = {}
+    while isinstance(node, RunnableBinding):
+        kwargs = {**node.kwargs, **kwargs}
+        node = node.bound
+    kwargs.pop("ls_structured_output_format", None)
+    kwargs.pop("structured_output_format", None)
+    return kwargs
+
+
+def member_kwargs_for(
+    member: BaseChatModel, request: ToolsRequest | StructuredOutputRequest
+) -> dict[str, Any]:
+    """The request kwargs ``member`` itself would send for a tools/schema request.
+
+    Args:
+        member: The route's chat model.
+        request: What was bound on the router.
+
+    Returns:
+        Kwargs for ``member._generate`` / ``member._stream`` (e.g. ``tools``,
+        ``tool_choice``, ``response_format``).
+    """
+    if isinstance(request, ToolsRequest):
+        bound = member.bind_tools(request.tools, tool_choice=request.tool_choice, **request.extra)
+        return _binding_kwargs(bound)
+    structured_kwargs: dict[str, Any] = {"method": request.method}
+    if request.strict is not None:
+        structured_kwargs["strict"] = request.strict
+    chain = member.with_structured_output(request.schema, **structured_kwargs)
+    return _binding_kwargs(chain)
+
+
+# --------------------------------------------------------------------------------------
+# Drop-in construction from the environment
+# --------------------------------------------------------------------------------------
+
+
+def _groq_http_clients(route: str, observe_headers: HeaderObserver | None) -> dict[str, Any]:
+    if observe_headers is None:
+        return {}
+    import groq
+
+    def on_response(response: httpx.Response) -> None:
+        observe_headers(route, response.headers)
+
+    async def on_async_response(response: httpx.Response) -> None:
+        observe_headers(route, response.headers)
+
+    return {
+        "http_client": groq.DefaultHttpxClient(event_hooks={"response": [on_response]}),
+        "http_async_client": groq.DefaultAsyncHttpxClient(
+            event_hooks={"response": [on_async_response]}
+        ),
+    }
+
+
+def default_routes(
+    model: str | None,
+    *,
+    common: Mapping[str, Any],
+    groq_fallback_model: str | None = SEED_GROQ_FALLBACK_MODEL,
+    openai_model: str | None = SEED_OPENAI_MODEL,
+    observe_headers: HeaderObserver | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, BaseChatModel]:
+    """Build the routes a drop-in ``RoutedChatModel(model=...)`` uses.
+
+    Args:
+        model: The requested model (a logical name or any provider's id); the seed's
+            ``llama-3.3-70b-versatile`` when ``None``.
+        common: Constructor kwargs shared by every member (``temperature``,
+            ``max_tokens``, ``timeout``, ``stop``...). SDK retries are always 0.
+        groq_fallback_model: Second Groq route (the seed's fallback); ``None`` for none.
+        openai_model: Model of the ``quality`` route; ``None`` for none.
+        observe_headers: Called with each Groq response's headers (rate limits).
+        environ: Environment to read (defaults to ``os.environ``).
+
+    Returns:
+        Ordered mapping of route name to chat model; empty if no provider has a key.
+    """
+    env = os.environ if environ is None else environ
+    requested = model or SEED_GROQ_MODEL
+    catalogue = ModelCatalogue.default()
+    base = {k: v for k, v in common.items() if v is not None}
+    base["max_retries"] = 0
+    routes: dict[str, BaseChatModel] = {}
+
+    if env.get("CEREBRAS_API_KEY"):
+        from langchain_cerebras_router.chat_models import ChatCerebras
+
+        resolved = catalogue.resolve(requested, "cerebras")
+        cerebras_model = resolved.model_id if resolved else requested
+        routes["cerebras"] = ChatCerebras(model=cerebras_model, **base)
+    else:
+        logger.info("RoutedChatModel: no CEREBRAS_API_KEY, so no Cerebras route.")
+
+    if env.get("GROQ_API_KEY"):
+        from langchain_groq import ChatGroq
+
+        resolved = catalogue.resolve(requested, "groq")
+        groq_model = resolved.model_id if resolved else requested
+        routes["groq"] = ChatGroq(
+            model=groq_model, **base, **_groq_http_clients("groq", observe_headers)
+        )
+        if groq_fallback_model and groq_fallback_model != groq_model:
+            name = f"groq/{groq_fallback_model}"
+            routes[name] = ChatGroq(
+                model=groq_fallback_model, **base, **_groq_http_clients(name, observe_headers)
+            )
+    else:
+        logger.info("RoutedChatModel: no GROQ_API_KEY, so no Groq route.")
+
+    if openai_model and env.get("OPENAI_API_KEY"):
+        try:
+            from langchain_openai import ChatOpenAI
+        except ImportError:
+            logger.info(
+                "RoutedChatModel: OPENAI_API_KEY is set but langchain-openai is not installed "
+                "(pip install 'langchain-cerebras-router[openai]'), so no OpenAI route."
+            )
+        else:
+            routes["openai"] = ChatOpenAI(model=openai_model, **base)
+    return routes

@@ -1,0 +1,556 @@
+"""``RoutedChatModel``: priority routing over chat models with millisecond failover."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
+from langchain_core.output_parsers.base import OutputParserLike
+from langchain_core.output_parsers.openai_tools import (
+    JsonOutputKeyToolsParser,
+    PydanticToolsParser,
+)
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from typing_extensions import Self
+
+from langchain_cerebras_router.catalogue import ModelCatalogue
+from langchain_cerebras_router.chat_models import _with_parser
+from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
+from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
+from langchain_cerebras_router.metrics import SpeedMonitor
+from langchain_cerebras_router.policy import (
+    PriorityPolicy,
+    RouteInfo,
+    RoutingPolicy,
+    normalize_priority,
+    priority_from_env,
+)
+from langchain_cerebras_router.route_execution import (
+    CallContext,
+    arun_invoke,
+    arun_stream,
+    run_invoke,
+    run_stream,
+)
+from langchain_cerebras_router.route_factory import (
+    SEED_GROQ_FALLBACK_MODEL,
+    SEED_OPENAI_MODEL,
+    StructuredOutputRequest,
+    ToolsRequest,
+    accepted_kwargs,
+    default_routes,
+    member_kwargs_for,
+    model_name_of,
+    provider_of,
+    with_sdk_retries,
+)
+from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
+
+__all__ = ["RoutedChatModel"]
+
+logger = logging.getLogger("langchain_cerebras_router.routing")
+
+_TOOLS_KEY = "routed_tools"
+_STRUCTURED_KEY = "routed_structured_output"
+
+
+class RoutedChatModel(BaseChatModel):
+    """A chat model that routes each call to Cerebras, Groq, OpenAI or any chat model.
+
+    Routes are tried in the order the policy gives for the call's ``priority``
+    (``ultimate_speed``: Cerebras first; ``speed`` and ``balanced``: Groq first;
+    ``quality``: OpenAI first). A rate limit, 5xx, 498, timeout, connection error or
+    in-stream error moves the call to the next route at once: member SDK retries are
+    off, the router retries instead. Bad requests (400, context length) are raised as
+    they are. Streams fail over until their first content or tool-call chunk; after it
+    a failure raises :class:`~langchain_cerebras_router.failover.PartialStreamError`.
+    Each route has a circuit breaker and rate-limit budget (``health``); delayed
+    hedging is opt-in (``hedge_after``). ``response_metadata["routing"]`` explains
+    every answer.
+
+    Drop-in: ``RoutedChatModel(model="llama-3.3-70b-versatile")`` takes ChatGroq's usual
+    kwargs and builds its routes from ``CEREBRAS_API_KEY``, ``GROQ_API_KEY`` and
+    ``OPENAI_API_KEY``; ``LANGCHAIN_ROUTER_PRIORITY`` sets the default priority.
+
+    Example:
+        .. code-block:: python
+
+            from langchain_groq import ChatGroq
+
+            from langchain_cerebras_router import ChatCerebras, RoutedChatModel
+            from langchain_cerebras_router.testing import Emulator
+
+            with Emulator() as emulator:
+                router = RoutedChatModel(
+                    routes={
+                        "cerebras": ChatCerebras(api_key="k", base_url=emulator.base_url),
+                        "groq": ChatGroq(
+                            model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url
+                        ),
+                    },
+                    priority="ultimate_speed",
+                )
+                message = router.invoke("Hello")
+                print(message.response_metadata["routing"]["route"])  # "cerebras"
+    """
+
+    routes: dict[str, BaseChatModel] = Field(default_factory=dict)
+    """Route name -> chat model. A sequence is accepted too (named by provider)."""
+    model: str | None = Field(default=None, alias="model_name")
+    """Drop-in model name for routes built from the environment (any provider's id)."""
+    priority: str = Field(default_factory=priority_from_env)
+    """Default priority: ``ultimate_speed``, ``speed``, ``quality`` or ``balanced``."""
+    policy: RoutingPolicy = Field(default_factory=PriorityPolicy, exclude=True)
+    """Orders the routes for a priority."""
+    timeout: float | None = Field(default=60.0, alias="request_timeout")
+    """Seconds one attempt may take (for streams: until its first chunk)."""
+    first_token_timeout: float | None = None
+    """Stream-only override of ``timeout`` for the time to the first chunk."""
+    stall_timeout: float | None = 30.0
+    """Seconds a stream may go without a chunk after its first one."""
+    deadline: float | None = None
+    """Seconds the whole call may take, across every attempt."""
+    max_retries: int = 1
+    """Extra passes over the routes after all failed (waiting for ``retry-after``)."""
+    member_max_retries: int = 0
+    """SDK retries left on members (0: failover is never delayed by SDK backoff)."""
+    temperature: float | None = None
+    """Sampling temperature for every route."""
+    max_tokens: int | None = None
+    """Maximum completion tokens for every route."""
+    stop: list[str] | None = Field(default=None, alias="stop_sequences")
+    """Default stop sequences."""
+    streaming: bool = False
+    """Whether ``invoke`` streams under the hood."""
+    hedge_after: float | Literal["p95"] | None = None
+    """Start the next route when the first has no first token after this many seconds
+    (or its measured p95 time to first token). ``None``: no hedging."""
+    hedge_with_tools: bool = False
+    """Allow hedging calls that carry tools (off: a tool-bearing call is never duplicated)."""
+    failover_on_bad_request: bool = False
+    """Also fail over on 400-class errors (never on context-length errors)."""
+    health: HealthStore = Field(default_factory=InMemoryHealthStore, exclude=True)
+    """Per-route circuit breakers and rate-limit budgets."""
+    monitor: SpeedMonitor | None = Field(default_factory=SpeedMonitor, exclude=True)
+    """Speed and availability per route (``None`` to turn off)."""
+    groq_fallback_model: str | None = SEED_GROQ_FALLBACK_MODEL
+    """Drop-in: the second Groq route (the seed's fallback)."""
+    openai_model: str | None = SEED_OPENAI_MODEL
+    """Drop-in: the model of the ``quality`` route."""
+    model_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """Extra kwargs sent with every call (dropped for members that would reject them)."""
+
+    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+
+    _route_list: list[Route] = PrivateAttr(default_factory=list)
+    _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
+    _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _accept_route_sequences(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        routes = values.get("routes")
+        if routes is not None and not isinstance(routes, Mapping):
+            named: dict[str, Any] = {}
+            for member in routes:
+                if not isinstance(member, BaseChatModel):
+                    msg = f"routes must hold chat models; got {type(member).__name__}."
+                    raise TypeError(msg)
+                name = provider_of(member)
+                if name in named:
+                    name = f"{name}/{model_name_of(member) or len(named)}"
+                while name in named:
+                    name = f"{name}#{len(named)}"
+                named[name] = member
+            values["routes"] = named
+        known: set[str] = set()
+        for field_name, info in cls.model_fields.items():
+            known.add(field_name)
+            if info.alias:
+                known.add(info.alias)
+        extra = dict(values.get("model_kwargs") or {})
+        for key in [k for k in values if k not in known]:
+            extra[key] = values.pop(key)
+        values["model_kwargs"] = extra
+        return values
+
+    @model_validator(mode="after")
+    def _build_routes(self) -> Self:
+        self.priority = normalize_priority(self.priority)
+        if not self.routes:
+            common = {
+                "temperature": self.temperature,
+                "max_tokens": self.max_tokens,
+                "timeout": self.timeout,
+                "stop": self.stop,
+            }
+            self.routes = default_routes(
+                self.model,
+                common=common,
+                groq_fallback_model=self.groq_fallback_model,
+                openai_model=self.openai_model,
+            )
+            if not self.routes:
+                msg = (
+                    "RoutedChatModel has no route: pass routes=..., or set CEREBRAS_API_KEY "
+                    "and/or GROQ_API_KEY (and OPENAI_API_KEY with langchain-openai for the "
+                    "'quality' route)."
+                )
+                raise ValueError(msg)
+        if len(self.routes) > 1:
+            self.routes = {
+                name: with_sdk_retries(member, self.member_max_retries)
+                for name, member in self.routes.items()
+            }
+        self._route_list = [
+            Route(
+                name=name,
+                model=member,
+                provider=provider_of(member),
+                model_id=model_name_of(member),
+                has_stream=type(member)._stream is not BaseChatModel._stream,
+                has_astream=type(member)._astream is not BaseChatModel._astream,
+            )
+            for name, member in self.routes.items()
+        ]
+        self._orders = {}
+        logger.info(
+            "RoutedChatModel routes: %s (default priority %s)",
+            ", ".join(f"{r.name}={r.provider}/{r.model_id}" for r in self._route_list),
+            self.priority,
+        )
+        return self
+
+    # ------------------------------------------------------------------ LangChain metadata
+
+    @property
+    def _llm_type(self) -> str:
+        return "routed-chat"
+
+    @property
+    def _identifying_params(self) -> dict[str, Any]:
+        return {
+            "routes": {r.name: f"{r.provider}/{r.model_id}" for r in self._route_list},
+            "priority": self.priority,
+        }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        """LangSmith params of the route the policy tries first for this call."""
+        first = self._ordered_routes(kwargs.get("priority"))[0]
+        try:
+            params = first.model._get_ls_params(stop=stop)
+        except Exception:
+            params = LangSmithParams(ls_provider=first.provider, ls_model_type="chat")
+        params["ls_model_type"] = "chat"
+        params.setdefault("ls_provider", first.provider)
+        if first.model_id:
+            params.setdefault("ls_model_name", first.model_id)
+        if self.temperature is not None:
+            params["ls_temperature"] = self.temperature
+        return params
+
+    def _ordered_routes(self, priority: str | None) -> list[Route]:
+        key = normalize_priority(priority or self.priority)
+        order = self._orders.get(key)
+        if order is None:
+            catalogue = ModelCatalogue.default()
+            infos = [
+                RouteInfo(
+                    r.name,
+                    r.provider,
+                    r.model_id,
+                    catalogue.advertised_tokens_per_second(r.provider, r.model_id or ""),
+                )
+                for r in self._route_list
+            ]
+            by_name = {r.name: r for r in self._route_list}
+            order = [by_name[name] for name in self.policy.order(infos, key)]
+            self._orders[key] = order
+        return order
+
+    # ------------------------------------------------------------------ per-call priority
+
+    @staticmethod
+    def _priority_from(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if "priority" not in kwargs and config:
+            configured = (config.get("configurable") or {}).get("priority")
+            if configured:
+                kwargs = {**kwargs, "priority": configured}
+        if "priority" in kwargs:
+            kwargs["priority"] = normalize_priority(kwargs["priority"])
+        return kwargs
+
+    def invoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Invoke; ``priority`` may come as a kwarg or ``config["configurable"]``."""
+        return super().invoke(input, config, stop=stop, **self._priority_from(config, kwargs))
+
+    async def ainvoke(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AIMessage:
+        """Async invoke; ``priority`` as in :meth:`invoke`."""
+        return await super().ainvoke(
+            input, config, stop=stop, **self._priority_from(config, kwargs)
+        )
+
+    def stream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[AIMessageChunk]:
+        """Stream; ``priority`` as in :meth:`invoke`."""
+        yield from super().stream(input, config, stop=stop, **self._priority_from(config, kwargs))
+
+    async def astream(
+        self,
+        input: LanguageModelInput,
+        config: RunnableConfig | None = None,
+        *,
+        stop: list[str] | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[AIMessageChunk]:
+        """Async stream; ``priority`` as in :meth:`invoke`."""
+        async for chunk in super().astream(
+            input, config, stop=stop, **self._priority_from(config, kwargs)
+        ):
+            yield chunk
+
+    # ------------------------------------------------------------------ one call
+
+    def _context(
+        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any], *, stream: bool
+    ) -> CallContext:
+        call_kwargs = {**self.model_kwargs, **kwargs}
+        priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
+        request = call_kwargs.pop(_TOOLS_KEY, None) or call_kwargs.pop(_STRUCTURED_KEY, None)
+        call_kwargs.pop(_STRUCTURED_KEY, None)
+        call_kwargs.pop("stream", None)
+        if self.temperature is not None:
+            call_kwargs.setdefault("temperature", self.temperature)
+        if self.max_tokens is not None:
+            call_kwargs.setdefault("max_tokens", self.max_tokens)
+        if stop is None:
+            stop = self.stop
+        routes = self._ordered_routes(priority)
+        attempt_timeout = self.first_token_timeout if stream and self.first_token_timeout else self.timeout
+        plan = CallPlan(
+            routes=routes,
+            health=self.health,
+            attempt_timeout=attempt_timeout,
+            deadline=self.deadline,
+            max_passes=1 + max(0, self.max_retries),
+            estimated_tokens=estimate_tokens(messages),
+            failover_on_bad_request=self.failover_on_bad_request,
+        )
+        has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
+        hedge_after = self.hedge_after
+        if has_tools and not self.hedge_with_tools:
+            hedge_after = None
+        return CallContext(
+            plan=plan,
+            messages=messages,
+            stop=stop,
+            priority=priority,
+            member_kwargs=lambda route: self._kwargs_for(route, call_kwargs, request),
+            hedge_after=hedge_after,
+            stall_timeout=self.stall_timeout,
+            monitor=self.monitor,
+        )
+
+    def _kwargs_for(
+        self,
+        route: Route,
+        call_kwargs: dict[str, Any],
+        request: ToolsRequest | StructuredOutputRequest | None,
+    ) -> dict[str, Any]:
+        kwargs, dropped = accepted_kwargs(route.provider, call_kwargs)
+        if dropped:
+            logger.debug("RoutedChatModel: not sending %s to route %r", dropped, route.name)
+        if request is not None:
+            per_route = self._member_kwargs.setdefault(request, {})
+            converted = per_route.get(route.name)
+            if converted is None:
+                converted = member_kwargs_for(route.model, request)
+                per_route[route.name] = converted
+            kwargs.update(converted)
+        return kwargs
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return run_invoke(self._context(messages, stop, kwargs, stream=False))
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return await arun_invoke(self._context(messages, stop, kwargs, stream=False))
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for chunk in run_stream(self._context(messages, stop, kwargs, stream=True)):
+            if run_manager:
+                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        async for chunk in arun_stream(self._context(messages, stop, kwargs, stream=True)):
+            if run_manager:
+                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+            yield chunk
+
+    # ------------------------------------------------------------------ tools, schemas
+
+    def bind_tools(
+        self,
+        tools: Sequence[ToolLike],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Bind tools; each route converts them with its own ``bind_tools``.
+
+        Args:
+            tools: Tools as accepted by any LangChain chat model.
+            tool_choice: ``"auto"``, ``"none"``, ``"any"``/``"required"``, a tool name,
+                ``True`` or a ``{"type": "function", ...}`` dict (validated now).
+            **kwargs: Extra ``bind_tools`` kwargs for members (e.g.
+                ``parallel_tool_calls``), plus anything to bind to every call.
+
+        Returns:
+            A runnable that calls the router with the tools.
+
+        Example:
+            .. code-block:: python
+
+                from langchain_core.tools import tool
+
+
+                @tool
+                def lookup(customer_id: str) -> str:
+                    '''Look a customer up.'''
+                    return "found"
+
+
+                router_with_tools = router.bind_tools([lookup])
+        """
+        normalize_tool_choice(tool_choice, format_tools(tools))
+        member_extra = {
+            k: kwargs.pop(k) for k in ("parallel_tool_calls", "strict") if k in kwargs
+        }
+        request = ToolsRequest(tools=list(tools), tool_choice=tool_choice, extra=member_extra)
+        return self.bind(**{_TOOLS_KEY: request}, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type | None = None,
+        *,
+        method: Literal["function_calling", "json_schema", "json_mode"] = "function_calling",
+        include_raw: bool = False,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Structured output through whichever route answers.
+
+        Each route converts the schema with its own ``with_structured_output``, so a
+        fallback never receives a request in a form it rejects.
+
+        Args:
+            schema: Pydantic class, TypedDict class or JSON-schema dict.
+            method: ``"function_calling"`` (default, every provider), ``"json_schema"``
+                or ``"json_mode"``.
+            include_raw: Return ``{"raw", "parsed", "parsing_error"}``.
+            strict: Passed to each member.
+            **kwargs: Bound to every call.
+
+        Returns:
+            A runnable producing the parsed output.
+
+        Example:
+            .. code-block:: python
+
+                from pydantic import BaseModel
+
+
+                class Answer(BaseModel):
+                    answer: str
+
+
+                router.with_structured_output(Answer).invoke("What is 2+2?")
+        """
+        if schema is None and method != "json_mode":
+            msg = f"with_structured_output(method={method!r}) needs a schema."
+            raise ValueError(msg)
+        if method not in ("function_calling", "json_schema", "json_mode"):
+            msg = f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
+            raise ValueError(msg)
+        is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
+        request = StructuredOutputRequest(schema=schema, method=method, strict=strict)
+        parser: OutputParserLike[Any]
+        if method == "function_calling":
+            tool_name = convert_to_openai_tool(schema)["function"]["name"]  # type: ignore[arg-type]
+            parser = (
+                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                if is_pydantic
+                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+            )
+        else:
+            parser = (
+                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                if is_pydantic
+                else JsonOutputParser()
+            )
+        llm = self.bind(
+            **{_STRUCTURED_KEY: request},
+            ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
+            **kwargs,
+        )
+        return _with_parser(llm, parser, include_raw=include_raw)
