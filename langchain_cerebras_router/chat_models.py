@@ -12,14 +12,14 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import itemgetter
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from cerebras.cloud.sdk import APIError, AsyncCerebras, AsyncStream, Cerebras, Stream
 from cerebras.cloud.sdk.resources.chat.completions import CompletionsResource
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
@@ -28,7 +28,7 @@ from langchain_core.output_parsers.openai_tools import (
     PydanticToolsParser,
 )
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -41,7 +41,11 @@ from langchain_cerebras_router.message_conversion import (
     chat_result_from_completion,
     convert_messages,
 )
-from langchain_cerebras_router.strict_schema import cerebras_response_format, json_schema_for
+from langchain_cerebras_router.strict_schema import (
+    cerebras_response_format,
+    json_schema_for,
+    strip_optional_nulls,
+)
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
 __all__ = ["ChatCerebras"]
@@ -432,8 +436,8 @@ class ChatCerebras(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         with _named_errors(call.label):
             raw = self._sync_client().chat.completions.with_raw_response.create(**call.params)
-            body = raw.parse(to=object)
-        return call.result(body, raw.headers)  # type: ignore[arg-type]
+            body = cast("Mapping[str, Any]", raw.parse(to=object))
+        return call.result(body, raw.headers)
 
     async def _agenerate(
         self,
@@ -447,8 +451,8 @@ class ChatCerebras(BaseChatModel):
             raw = await self._async_client().chat.completions.with_raw_response.create(
                 **call.params
             )
-            body = await raw.parse(to=object)
-        return call.result(body, raw.headers)  # type: ignore[arg-type]
+            body = cast("Mapping[str, Any]", await raw.parse(to=object))
+        return call.result(body, raw.headers)
 
     def _stream(
         self,
@@ -598,6 +602,7 @@ class ChatCerebras(BaseChatModel):
         """
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         parser: OutputParserLike[Any]
+        llm: Runnable[LanguageModelInput, Any]
         if method == "json_mode":
             llm = self.bind(
                 response_format={"type": "json_object"},
@@ -605,7 +610,7 @@ class ChatCerebras(BaseChatModel):
                 **kwargs,
             )
             parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                PydanticOutputParser(pydantic_object=schema)
                 if is_pydantic
                 else JsonOutputParser()
             )
@@ -614,19 +619,16 @@ class ChatCerebras(BaseChatModel):
             raise ValueError(msg)
         elif method == "json_schema":
             response_format = cerebras_response_format(schema, strict=strict is not False)
+            original_schema = json_schema_for(schema)[1]
             llm = self.bind(
                 response_format=response_format,
                 ls_structured_output_format={
                     "kwargs": {"method": method, "strict": strict is not False},
-                    "schema": json_schema_for(schema)[1],
+                    "schema": original_schema,
                 },
                 **kwargs,
             )
-            parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
-                if is_pydantic
-                else JsonOutputParser()
-            )
+            parser = _strict_json_parser(schema if is_pydantic else None, original_schema)
         elif method == "function_calling":
             tool_name = convert_to_openai_tool(schema)["function"]["name"]
             llm = self.bind_tools(
@@ -640,7 +642,7 @@ class ChatCerebras(BaseChatModel):
                 **kwargs,
             )
             parser = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                PydanticToolsParser(tools=[schema], first_tool_only=True)
                 if is_pydantic
                 else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
             )
@@ -662,6 +664,19 @@ def _typed(
         exc, label=call.label, chunks_received=converter.chunks, response=response
     )
     return typed if typed is not None else exc
+
+
+def _strict_json_parser(
+    model_class: Any, original_schema: Mapping[str, Any]
+) -> OutputParserLike[Any]:
+    """Parse strict-mode JSON: drop nulls strict mode allowed for optional fields, then
+    validate with the Pydantic class (if any) so that field defaults apply."""
+
+    def finish(value: Any) -> Any:
+        cleaned = strip_optional_nulls(value, original_schema)
+        return model_class.model_validate(cleaned) if model_class is not None else cleaned
+
+    return JsonOutputParser() | RunnableLambda(finish)
 
 
 def _with_parser(

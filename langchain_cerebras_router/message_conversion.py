@@ -112,7 +112,7 @@ def _wire_tool_calls(message: AIMessage) -> list[dict[str, Any]]:
         {
             "id": itc["id"],
             "type": "function",
-            "function": {"name": itc["name"], "arguments": itc["args"] or ""},
+            "function": {"name": itc["name"] or "", "arguments": itc["args"] or ""},
         }
         for itc in message.invalid_tool_calls
     )
@@ -226,11 +226,11 @@ def usage_metadata_from(usage: Mapping[str, Any]) -> UsageMetadata:
     input_tokens = int(usage.get("prompt_tokens") or 0)
     output_tokens = int(usage.get("completion_tokens") or 0)
     total = usage.get("total_tokens")
-    metadata = UsageMetadata(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=int(total) if total is not None else input_tokens + output_tokens,
-    )
+    metadata: UsageMetadata = {  # type: ignore[typeddict-item]
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": int(total) if total is not None else input_tokens + output_tokens,
+    }
     prompt_details = usage.get("prompt_tokens_details") or {}
     cached = prompt_details.get("cached_tokens") if isinstance(prompt_details, Mapping) else None
     if cached is not None:

@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
@@ -228,12 +228,12 @@ def _race(
         )
         for future in done:
             ticket = inflight.pop(future)
-            exc = future.exception()
-            if exc is None:
+            error = future.exception()
+            if error is None:
                 abandon_all("another route answered first")
                 return ticket, future.result()
             try:
-                _fail(ctx, ticket, exc)
+                _fail(ctx, ticket, error)
             except BaseException:
                 abandon_all("the call failed")
                 raise
@@ -330,7 +330,7 @@ class _StreamTally:
         if getattr(message, "tool_call_chunks", None):
             self.tool_calls = True
         if message.response_metadata.get("finish_reason") or getattr(message, "usage_metadata", None):
-            self.final = message  # type: ignore[assignment]
+            self.final = cast(AIMessageChunk, message)
 
     def partial_error(self, ctx: CallContext, ticket: _Ticket, exc: BaseException) -> PartialStreamError:
         failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
@@ -458,7 +458,7 @@ else:  # pragma: no cover - Python 3.10
             if self._fired and exc_type is asyncio.CancelledError:
                 raise TimeoutError
 
-    _timeout = _TimeoutCompat  # type: ignore[assignment]
+    _timeout = _TimeoutCompat
 
 
 async def _arace(
@@ -524,12 +524,12 @@ async def _arace(
             )
             for task in done:
                 ticket = inflight.pop(task)
-                exc = task.exception()
-                if exc is None:
+                error = task.exception()
+                if error is None:
                     await abandon_all("another route answered first")
                     return ticket, task.result()
                 try:
-                    _fail(ctx, ticket, exc)
+                    _fail(ctx, ticket, error)
                 except BaseException:
                     await abandon_all("the call failed")
                     raise

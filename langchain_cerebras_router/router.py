@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import LangSmithParams, LanguageModelInput
+from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
@@ -483,7 +483,7 @@ class RoutedChatModel(BaseChatModel):
                 router_with_tools = router.bind_tools([lookup])
         """
         normalize_tool_choice(tool_choice, format_tools(tools))
-        member_extra = {
+        member_extra: dict[str, Any] = {
             k: kwargs.pop(k) for k in ("parallel_tool_calls", "strict") if k in kwargs
         }
         request = ToolsRequest(tools=list(tools), tool_choice=tool_choice, extra=member_extra)
@@ -538,13 +538,13 @@ class RoutedChatModel(BaseChatModel):
         if method == "function_calling":
             tool_name = convert_to_openai_tool(schema)["function"]["name"]  # type: ignore[arg-type]
             parser = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)  # type: ignore[list-item]
+                PydanticToolsParser(tools=[schema], first_tool_only=True)
                 if is_pydantic
                 else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
             )
         else:
             parser = (
-                PydanticOutputParser(pydantic_object=schema)  # type: ignore[arg-type]
+                PydanticOutputParser(pydantic_object=schema)
                 if is_pydantic
                 else JsonOutputParser()
             )

@@ -1,0 +1,215 @@
+"""Parsing of the rate-limit and ``retry-after`` headers of Cerebras, Groq and OpenAI.
+
+* Cerebras: ``x-ratelimit-{limit,remaining,reset}-requests-day`` and ``-tokens-minute``,
+  resets in seconds (``"33011.38"``).
+* Groq and OpenAI: ``x-ratelimit-{limit,remaining,reset}-requests`` and ``-tokens``, resets
+  as durations (``"2m59.56s"``, ``"7.66s"``, ``"250ms"``).
+* ``retry-after-ms``, then ``retry-after`` (seconds or HTTP date), clamped to 0..60 s as the
+  Stainless SDKs do.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "MAX_RETRY_AFTER_SECONDS",
+    "RateLimitSnapshot",
+    "parse_duration",
+    "parse_rate_limit_headers",
+    "parse_retry_after",
+]
+
+MAX_RETRY_AFTER_SECONDS = 60.0
+"""Upper bound applied to ``retry-after`` values, as the Stainless SDKs do."""
+
+
+@dataclass(frozen=True)
+class RateLimitSnapshot:
+    """The rate-limit budget a provider reported in one response's headers.
+
+    Example:
+        .. code-block:: python
+
+            snap = parse_rate_limit_headers({"x-ratelimit-remaining-requests": "0"})
+            assert snap is not None and snap.remaining_requests == 0
+    """
+
+    remaining_requests: int | None = None
+    limit_requests: int | None = None
+    reset_requests_s: float | None = None
+    remaining_tokens: int | None = None
+    limit_tokens: int | None = None
+    reset_tokens_s: float | None = None
+    observed_at: float = 0.0
+
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ms|us|µs|ns|h|m|s|d)")
+_DURATION_UNITS = {
+    "d": 86400.0,
+    "h": 3600.0,
+    "m": 60.0,
+    "s": 1.0,
+    "ms": 1e-3,
+    "us": 1e-6,
+    "µs": 1e-6,
+    "ns": 1e-9,
+}
+
+
+def parse_duration(value: str) -> float | None:
+    """Parse a reset duration: plain seconds (``"33011.4"``) or Go-style (``"2m59.56s"``).
+
+    Args:
+        value: ``"7.66s"``, ``"1h2m3s"``, ``"250ms"``, ``"12"``, ...
+
+    Returns:
+        Seconds, or ``None`` when the value is not a non-negative duration.
+
+    Example:
+        .. code-block:: python
+
+            assert parse_duration("2m59.56s") == 179.56
+    """
+    text = value.strip().lower()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pos, total = 0, 0.0
+        for match in _DURATION_PART.finditer(text):
+            if match.start() != pos:
+                return None
+            total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(text) or pos == 0:
+            return None
+        return round(total, 9)
+    return seconds if 0.0 <= seconds < float("inf") else None
+
+
+_WINDOWS = ("", "-minute", "-hour", "-day")
+
+
+def _header_int(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return max(int(float(raw)), 0)
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def _binding_window(
+    headers: Mapping[str, str], unit: str
+) -> tuple[int | None, int | None, float | None]:
+    """``(remaining, limit, reset)`` of the window with the fewest remaining units."""
+    best: tuple[int | None, int | None, float | None] = (None, None, None)
+    for window in _WINDOWS:
+        remaining = _header_int(headers, f"x-ratelimit-remaining-{unit}{window}")
+        limit = _header_int(headers, f"x-ratelimit-limit-{unit}{window}")
+        if remaining is None and limit is None:
+            continue
+        raw_reset = headers.get(f"x-ratelimit-reset-{unit}{window}")
+        reset = parse_duration(raw_reset) if raw_reset is not None else None
+        current = best[0]
+        if best == (None, None, None) or (
+            remaining is not None and (current is None or remaining < current)
+        ):
+            best = (remaining, limit, reset)
+    return best
+
+
+def parse_rate_limit_headers(
+    headers: Mapping[str, str], *, now: float | None = None
+) -> RateLimitSnapshot | None:
+    """Read Cerebras (``*-requests-day``, ``*-tokens-minute``) or Groq/OpenAI rate-limit headers.
+
+    Names are matched case-insensitively. When several windows are reported for one unit
+    (e.g. per minute and per day), the one with the fewest remaining units is kept.
+
+    Args:
+        headers: Response headers.
+        now: ``observed_at`` for the snapshot; defaults to ``time.monotonic()``.
+
+    Returns:
+        The snapshot, or ``None`` when no rate-limit header is present.
+
+    Example:
+        .. code-block:: python
+
+            snap = parse_rate_limit_headers(
+                {"x-ratelimit-remaining-tokens": "5800", "x-ratelimit-reset-tokens": "7.66s"}
+            )
+            assert snap is not None and snap.reset_tokens_s == 7.66
+    """
+    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+    req = _binding_window(lowered, "requests")
+    tok = _binding_window(lowered, "tokens")
+    if req == (None, None, None) and tok == (None, None, None):
+        return None
+    return RateLimitSnapshot(
+        remaining_requests=req[0],
+        limit_requests=req[1],
+        reset_requests_s=req[2],
+        remaining_tokens=tok[0],
+        limit_tokens=tok[1],
+        reset_tokens_s=tok[2],
+        observed_at=time.monotonic() if now is None else now,
+    )
+
+
+def parse_retry_after(
+    headers: Mapping[str, str] | None, *, now: float | None = None
+) -> float | None:
+    """Seconds to wait, from ``retry-after-ms``, else ``retry-after`` (seconds or HTTP date).
+
+    The result is clamped to 0..60 s. Header names are matched case-insensitively.
+
+    Args:
+        headers: Response headers (``httpx.Headers`` or any mapping).
+        now: Wall-clock time (``time.time()``) used for HTTP dates; defaults to now.
+
+    Returns:
+        The delay in seconds, or ``None`` when no usable header is present.
+
+    Example:
+        .. code-block:: python
+
+            assert parse_retry_after({"Retry-After-Ms": "1500"}) == 1.5
+    """
+    if not headers:
+        return None
+    lowered = {str(k).lower(): v for k, v in headers.items()}
+    seconds: float | None = None
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        seconds = _to_float(raw_ms)
+        if seconds is not None:
+            seconds /= 1000.0
+    if seconds is None:
+        raw = lowered.get("retry-after")
+        if raw is None:
+            return None
+        seconds = _to_float(raw)
+        if seconds is None:
+            parsed = email.utils.parsedate_tz(raw)
+            if parsed is None:
+                return None
+            current = time.time() if now is None else now
+            seconds = float(email.utils.mktime_tz(parsed)) - current
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)
+
+
+def _to_float(value: str) -> float | None:
+    try:
+        result = float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if result == result and result not in (float("inf"), float("-inf")) else None
