@@ -24,6 +24,12 @@ if TYPE_CHECKING:
         StreamInterruptedError,
         StreamTimeoutError,
     )
+    from langchain_cerebras_router.catalogue import ModelCatalogue
+    from langchain_cerebras_router.failover import AllRoutesFailedError, PartialStreamError
+    from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
+    from langchain_cerebras_router.metrics import SpeedMonitor
+    from langchain_cerebras_router.policy import PriorityPolicy, RoutingPolicy
+    from langchain_cerebras_router.router import RoutedChatModel
     from langchain_cerebras_router.strict_schema import StrictSchemaError
 
 _EXPORTS: dict[str, str] = {
@@ -34,6 +40,15 @@ _EXPORTS: dict[str, str] = {
     "StreamInterruptedError": "langchain_cerebras_router.errors",
     "StreamTimeoutError": "langchain_cerebras_router.errors",
     "StrictSchemaError": "langchain_cerebras_router.strict_schema",
+    "AllRoutesFailedError": "langchain_cerebras_router.failover",
+    "PartialStreamError": "langchain_cerebras_router.failover",
+    "RoutedChatModel": "langchain_cerebras_router.router",
+    "SpeedMonitor": "langchain_cerebras_router.metrics",
+    "ModelCatalogue": "langchain_cerebras_router.catalogue",
+    "HealthStore": "langchain_cerebras_router.health",
+    "InMemoryHealthStore": "langchain_cerebras_router.health",
+    "PriorityPolicy": "langchain_cerebras_router.policy",
+    "RoutingPolicy": "langchain_cerebras_router.policy",
 }
 
 __all__ = [*sorted(_EXPORTS), "__version__"]

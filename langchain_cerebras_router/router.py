@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal
 
+import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -63,6 +63,7 @@ __all__ = ["RoutedChatModel"]
 logger = logging.getLogger("langchain_cerebras_router.routing")
 
 _TOOLS_KEY = "routed_tools"
+_TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
 _STRUCTURED_KEY = "routed_structured_output"
 
 
@@ -376,24 +377,43 @@ class RoutedChatModel(BaseChatModel):
         hedge_after = self.hedge_after
         if has_tools and not self.hedge_with_tools:
             hedge_after = None
+        member_timeout = self._member_timeout(attempt_timeout, stream=stream)
         return CallContext(
             plan=plan,
             messages=messages,
             stop=stop,
             priority=priority,
-            member_kwargs=lambda route: self._kwargs_for(route, call_kwargs, request),
+            member_kwargs=lambda route: self._kwargs_for(
+                route, call_kwargs, request, member_timeout
+            ),
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
         )
+
+    def _member_timeout(self, attempt_timeout: float | None, *, stream: bool) -> httpx.Timeout | None:
+        """The per-request SDK timeout given to Cerebras, Groq and OpenAI members.
+
+        The router abandons a slow attempt itself; this makes the member's own HTTP
+        request end too, and bounds stalls after a stream's commit point (the read
+        timeout is the longest silence allowed between two chunks).
+        """
+        limits = [t for t in (attempt_timeout, self.stall_timeout if stream else None) if t]
+        if not limits:
+            return None
+        read = max(limits)
+        return httpx.Timeout(read, connect=min(5.0, read))
 
     def _kwargs_for(
         self,
         route: Route,
         call_kwargs: dict[str, Any],
         request: ToolsRequest | StructuredOutputRequest | None,
+        member_timeout: httpx.Timeout | None = None,
     ) -> dict[str, Any]:
         kwargs, dropped = accepted_kwargs(route.provider, call_kwargs)
+        if member_timeout is not None and route.provider in _TIMEOUT_AWARE_PROVIDERS:
+            kwargs.setdefault("timeout", member_timeout)
         if dropped:
             logger.debug("RoutedChatModel: not sending %s to route %r", dropped, route.name)
         if request is not None:

@@ -21,7 +21,11 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from langchain_cerebras_router.testing.catalog import ModelSpec, Provider
-from langchain_cerebras_router.testing.schema_values import TextFacts, quoted_strings, value_for_schema
+from langchain_cerebras_router.testing.schema_values import (
+    TextFacts,
+    quoted_strings,
+    value_for_schema,
+)
 
 _TOKEN_RE: Final = re.compile(r"\s*(?:\w{1,8}|[^\w\s])|\s+")
 _REPEAT_RE: Final = re.compile(
@@ -30,17 +34,18 @@ _REPEAT_RE: Final = re.compile(
 _ONLY_RE: Final = re.compile(r"\b(only|nothing else|exactly|just)\b", re.I)
 _KEY_RE: Final = re.compile(r"^[A-Za-z_][\w -]{0,39}$")
 
-_VOCABULARY: Final = (
+_VOCABULARY_TEXT: Final = (
     "the a of and to in is it that for on with as was at by this from be are or an have not "
     "they which one you were all we when there can more if out so said what about up into "
-    "time only new some could these two may first then do any like now my such make over "
-    "our even most me state after also made many did must before back see through way where "
-    "get much go well your know should down work year because come people just say each "
-    "those take day good how long little use world very still find here thing give man "
-    "both life being under never same another know while last might great old off come "
-    "since against right three small large next early young important few public bad able "
-    "river stone light water fast model token stream answer signal cloud chip wafer speed"
-).split()
+    "time only new some could these two may first then do any like now my such make over our "
+    "even most me state after also made many did must before back see through way where get "
+    "much go well your know should down work year because come people just say each those "
+    "take day good how long little use world very still find here thing give man both life "
+    "being under never same another know while last might great old off come since against "
+    "right three small large next early young important few public bad able river stone light "
+    "water fast model token stream answer signal cloud chip wafer speed"
+)
+_VOCABULARY: Final = tuple(_VOCABULARY_TEXT.split())
 
 #: Message roles after which a bound tool gets called (tool results are answered in text).
 _CALLING_ROLES: Final = frozenset({"user", "system", "developer"})
@@ -350,7 +355,8 @@ class AnswerBuilder:
         for tool in chosen:
             facts = TextFacts(self._user_text, self._filler)
             arguments = value_for_schema(_tool_parameters(tool), facts)
-            calls.append(ToolCallAnswer(_tool_name(tool), json.dumps(arguments, ensure_ascii=False)))
+            encoded = json.dumps(arguments, ensure_ascii=False)
+            calls.append(ToolCallAnswer(_tool_name(tool), encoded))
         return calls
 
     @staticmethod

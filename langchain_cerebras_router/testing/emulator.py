@@ -143,9 +143,7 @@ class Emulator:
             self._refused = self._reserve_refused_port()
         return self
 
-    def _run(
-        self, server: HttpServer, ready: threading.Event, errors: list[BaseException]
-    ) -> None:
+    def _run(self, server: HttpServer, ready: threading.Event, errors: list[BaseException]) -> None:
         loop = asyncio.new_event_loop()
         try:
             self._port = loop.run_until_complete(server.start())
@@ -298,7 +296,7 @@ class Emulator:
         self,
         provider: Provider | None = None,
         *,
-        tokens_per_second: float | None | _Unset = UNSET,
+        tokens_per_second: float | _Unset | None = UNSET,
         time_to_first_token: float | _Unset = UNSET,
         server_latency: float | _Unset = UNSET,
     ) -> None:

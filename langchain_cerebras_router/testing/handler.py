@@ -224,9 +224,7 @@ class RequestHandler:
         except ApiError as error:
             headers = [*error.headers, *self._quota_headers(provider)]
             self._record(request, provider, error.status, body=body, fault=exchange.fault)
-            await responder.send(
-                error.status, [_JSON, *headers], encode_json(error.body(provider))
-            )
+            await responder.send(error.status, [_JSON, *headers], encode_json(error.body(provider)))
 
     def _quota_headers(self, provider: Provider) -> list[tuple[str, str]]:
         return rate_limit_headers(provider, self._state.limiters[provider].state())
@@ -278,7 +276,8 @@ class RequestHandler:
                 code="context_length_exceeded",
             )
         answer = self._build(body, spec, provider, exchange.text_completion)
-        quota, retry = self._state.limiters[provider].acquire(len(tokens) + answer.completion_tokens)
+        limiter = self._state.limiters[provider]
+        quota, retry = limiter.acquire(len(tokens) + answer.completion_tokens)
         headers = [("x-request-id", new_id("", 32)), *rate_limit_headers(provider, quota)]
         if retry is not None:
             raise ApiError(
@@ -372,7 +371,7 @@ class RequestHandler:
         tokens_per_second: float | None,
     ) -> None:
         responder, fault = exchange.responder, exchange.fault
-        frames: list[tuple[bytes, bool]] = [(f, False) for f in wire.reasoning_frames(answer.reasoning)]
+        frames = [(frame, False) for frame in wire.reasoning_frames(answer.reasoning)]
         frames.extend((f, True) for f in wire.content_frames(answer.content))
         broken = fault is not None and fault.kind == "invalid_tool_arguments"
         for index, (call, call_id) in enumerate(zip(answer.tool_calls, call_ids, strict=False)):

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 _QUOTED_RE: Final = re.compile(
-    r"(?<!\w)(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'|“([^”\n]{1,200})”|‘([^’\n]{1,200})’)(?!\w)"
+    r"(?<!\w)(?:\"([^\"\n]{1,200})\"|'([^'\n]{1,200})'"
+    "|\u201c([^\u201d\n]{1,200})\u201d|\u2018([^\u2019\n]{1,200})\u2019)(?!\\w)"
 )
 _NUMBER_RE: Final = re.compile(r"(?<![\w.-])-?\d+(?:\.\d+)?(?![\w])")
 _PHRASE_RE: Final = re.compile(r"[A-Z][\w'-]*(?:(?:,\s*|\s+)[A-Z][\w'-]*)*")
@@ -226,7 +227,8 @@ class SchemaValueGenerator:
             for index in range(len(result), min_properties):
                 key = f"key{index + 1}"
                 sub_path = f"{path}.{key}" if path else key
-                result[key] = self._value(extra if isinstance(extra, Mapping) else {}, sub_path, depth + 1)
+                sub = extra if isinstance(extra, Mapping) else {}
+                result[key] = self._value(sub, sub_path, depth + 1)
         return result
 
     def _array(self, schema: Mapping[str, Any], path: str, depth: int) -> list[Any]:
@@ -288,8 +290,9 @@ def _bounds(schema: Mapping[str, Any], *, integer: bool) -> tuple[float, float]:
     if isinstance(ex_max, (int, float)) and not isinstance(ex_max, bool):
         high = min(high, float(ex_max) - step)
     if integer:
-        low, high = math.ceil(low) if low > -math.inf else low, (
-            math.floor(high) if high < math.inf else high
+        low, high = (
+            math.ceil(low) if low > -math.inf else low,
+            (math.floor(high) if high < math.inf else high),
         )
     if low > high:
         high = low

@@ -51,7 +51,8 @@ def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         if name in _REDACTED_HEADERS:
             scheme, sep, _ = value.partition(" ")
-            redacted[name] = f"{scheme} <redacted>" if sep and name.endswith("authorization") else "<redacted>"
+            keep_scheme = sep and name.endswith("authorization")
+            redacted[name] = f"{scheme} <redacted>" if keep_scheme else "<redacted>"
         else:
             redacted[name] = value
     return redacted

@@ -16,26 +16,29 @@ from typing import Any, Final
 
 from langchain_cerebras_router.testing.catalog import ModelSpec, Provider
 
-CEREBRAS_CHAT_FIELDS: Final = frozenset(
+_CEREBRAS_CHAT_FIELDS_TEXT: Final = (
     "messages model clear_thinking disable_reasoning frequency_penalty logit_bias logprobs "
     "max_completion_tokens max_tokens min_completion_tokens min_tokens model_parameters n "
     "parallel_tool_calls prediction presence_penalty prompt_cache_key reasoning_effort "
-    "reasoning_format response_format seed service_tier stop stream stream_options temperature "
-    "tool_choice tools top_logprobs top_p user".split()
+    "reasoning_format response_format seed service_tier stop stream stream_options "
+    "temperature tool_choice tools top_logprobs top_p user"
 )
-GROQ_CHAT_FIELDS: Final = frozenset(
+CEREBRAS_CHAT_FIELDS: Final = frozenset(_CEREBRAS_CHAT_FIELDS_TEXT.split())
+_GROQ_CHAT_FIELDS_TEXT: Final = (
     "messages model citation_options compound_custom disable_tool_validation documents "
     "exclude_domains frequency_penalty function_call functions include_domains "
     "include_reasoning logit_bias logprobs max_completion_tokens max_tokens metadata n "
     "parallel_tool_calls presence_penalty reasoning_effort reasoning_format response_format "
     "search_settings seed service_tier stop store stream stream_options temperature "
-    "tool_choice tools top_logprobs top_p user".split()
+    "tool_choice tools top_logprobs top_p user"
 )
-CEREBRAS_COMPLETION_FIELDS: Final = frozenset(
-    "model prompt best_of echo frequency_penalty grammar_root logit_bias logprobs max_tokens "
-    "min_tokens n presence_penalty prompt_cache_key reasoning_format return_raw_tokens seed "
-    "stop stream stream_options suffix temperature top_p user".split()
+GROQ_CHAT_FIELDS: Final = frozenset(_GROQ_CHAT_FIELDS_TEXT.split())
+_CEREBRAS_COMPLETION_FIELDS_TEXT: Final = (
+    "model prompt best_of echo frequency_penalty grammar_root logit_bias logprobs "
+    "max_tokens min_tokens n presence_penalty prompt_cache_key reasoning_format "
+    "return_raw_tokens seed stop stream stream_options suffix temperature top_p user"
 )
+CEREBRAS_COMPLETION_FIELDS: Final = frozenset(_CEREBRAS_COMPLETION_FIELDS_TEXT.split())
 
 REASONING_EFFORTS: Final[dict[Provider, frozenset[str]]] = {
     "cerebras": frozenset({"none", "low", "medium", "high"}),
@@ -199,8 +202,8 @@ def _check_number(
     value = body.get(key)
     if value is None:
         return
-    kinds: tuple[type, ...] = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or not low <= value <= high:
+    numeric = isinstance(value, int) or (isinstance(value, float) and not integer)
+    if isinstance(value, bool) or not numeric or not low <= value <= high:
         kind = "an integer" if integer else "a number"
         raise _bad(f"body.{key}: must be {kind} between {low:g} and {high:g}", key)
 
@@ -265,8 +268,10 @@ def _check_common(body: Mapping[str, Any], provider: Provider) -> None:
     stop = body.get("stop")
     if stop is not None:
         stops = [stop] if isinstance(stop, str) else stop
-        if not isinstance(stops, list) or len(stops) > 4 or not all(
-            isinstance(item, str) for item in stops
+        if (
+            not isinstance(stops, list)
+            or len(stops) > 4
+            or not all(isinstance(item, str) for item in stops)
         ):
             raise _bad("body.stop: must be a string or a list of up to 4 strings", "stop")
 
