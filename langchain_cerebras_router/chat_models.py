@@ -30,7 +30,7 @@ from langchain_core.output_parsers.openai_tools import (
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
 from langchain_core.utils import from_env, secret_from_env
-from langchain_core.utils.function_calling import convert_to_openai_tool
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
@@ -624,7 +624,7 @@ class ChatCerebras(BaseChatModel):
                 response_format=response_format,
                 ls_structured_output_format={
                     "kwargs": {"method": method, "strict": strict is not False},
-                    "schema": original_schema,
+                    "schema": convert_to_json_schema(schema),
                 },
                 **kwargs,
             )
@@ -674,7 +674,10 @@ def _strict_json_parser(
 
     def finish(value: Any) -> Any:
         cleaned = strip_optional_nulls(value, original_schema)
-        return model_class.model_validate(cleaned) if model_class is not None else cleaned
+        if model_class is None:
+            return cleaned
+        validate = getattr(model_class, "model_validate", None) or model_class.parse_obj
+        return validate(cleaned)
 
     return JsonOutputParser() | RunnableLambda(finish)
 

@@ -31,7 +31,9 @@ from langchain_core.messages import (
     SystemMessage,
     ToolMessage,
 )
+from langchain_core.messages import content as content_types
 from langchain_core.messages.ai import InputTokenDetails, OutputTokenDetails, UsageMetadata
+from langchain_core.messages.block_translators import register_translator
 from langchain_core.messages.content import is_data_content_block
 from langchain_core.messages.tool import tool_call_chunk
 from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, parse_tool_call
@@ -416,3 +418,57 @@ class StreamChunkConverter:
             response_metadata=response_metadata,
         )
         return ChatGenerationChunk(message=message, generation_info=generation_info)
+
+
+# --------------------------------------------------------------------------------------
+# Standard content blocks (``message.content_blocks`` and ``output_version="v1"``)
+# --------------------------------------------------------------------------------------
+
+
+def _blocks(message: AIMessage, *, chunk: bool) -> list[content_types.ContentBlock]:
+    """Reasoning, text and tool-call blocks of a Cerebras message, in that order.
+
+    Stream chunks get stable, distinct ``index`` values so that merging chunks merges
+    reasoning with reasoning and text with text, never a tool call into reasoning.
+    """
+    blocks: list[content_types.ContentBlock] = []
+    reasoning = message.additional_kwargs.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        block: dict[str, Any] = {"type": "reasoning", "reasoning": reasoning}
+        if chunk:
+            block["index"] = "lc_reasoning"
+        blocks.append(block)  # type: ignore[arg-type]
+    text = message.content if isinstance(message.content, str) else _text_of(message.content)
+    if text:
+        text_block: dict[str, Any] = {"type": "text", "text": text}
+        if chunk:
+            text_block["index"] = "lc_text"
+        blocks.append(text_block)  # type: ignore[arg-type]
+    if chunk and isinstance(message, AIMessageChunk) and message.chunk_position != "last":
+        blocks.extend(
+            {
+                "type": "tool_call_chunk",
+                "id": tc.get("id"),
+                "name": tc.get("name"),
+                "args": tc.get("args"),
+                "index": f"lc_tool_call_{tc.get('index') or 0}",
+            }
+            for tc in message.tool_call_chunks
+        )
+    else:
+        blocks.extend(
+            {"type": "tool_call", "id": tc.get("id"), "name": tc["name"], "args": tc["args"]}
+            for tc in message.tool_calls
+        )
+    return blocks
+
+
+def _translate_content(message: AIMessage) -> list[content_types.ContentBlock]:
+    return _blocks(message, chunk=False)
+
+
+def _translate_content_chunk(message: AIMessageChunk) -> list[content_types.ContentBlock]:
+    return _blocks(message, chunk=True)
+
+
+register_translator(PROVIDER, _translate_content, _translate_content_chunk)
