@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from langchain_cerebras_router._version import __version__
 
 if TYPE_CHECKING:
+    from langchain_cerebras_router.catalogue import ModelCatalogue
     from langchain_cerebras_router.chat_models import ChatCerebras
     from langchain_cerebras_router.errors import (
         InvalidMessagesError,
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
         StreamInterruptedError,
         StreamTimeoutError,
     )
-    from langchain_cerebras_router.catalogue import ModelCatalogue
     from langchain_cerebras_router.failover import AllRoutesFailedError, PartialStreamError
     from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
     from langchain_cerebras_router.metrics import SpeedMonitor
@@ -51,7 +51,25 @@ _EXPORTS: dict[str, str] = {
     "RoutingPolicy": "langchain_cerebras_router.policy",
 }
 
-__all__ = [*sorted(_EXPORTS), "__version__"]
+__all__ = [
+    "AllRoutesFailedError",
+    "ChatCerebras",
+    "HealthStore",
+    "InMemoryHealthStore",
+    "InvalidMessagesError",
+    "InvalidToolChoiceError",
+    "MalformedStreamError",
+    "ModelCatalogue",
+    "PartialStreamError",
+    "PriorityPolicy",
+    "RoutedChatModel",
+    "RoutingPolicy",
+    "SpeedMonitor",
+    "StreamInterruptedError",
+    "StreamTimeoutError",
+    "StrictSchemaError",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

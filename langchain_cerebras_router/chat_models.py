@@ -262,14 +262,17 @@ class ChatCerebras(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
+        """Secrets and the env vars they come from (for serialisation)."""
         return {"api_key": "CEREBRAS_API_KEY"}
 
     @classmethod
     def is_lc_serializable(cls) -> bool:
+        """ChatCerebras serialises with ``langchain_core.load.dumps`` (the key excluded)."""
         return True
 
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
+        """The namespace used in serialised form."""
         return ["langchain_cerebras_router", "chat_models"]
 
     @property
@@ -290,7 +293,9 @@ class ChatCerebras(BaseChatModel):
         temperature = kwargs.get("temperature", self.temperature)
         if temperature is not None:
             params["ls_temperature"] = temperature
-        max_tokens = kwargs.get("max_tokens") or kwargs.get("max_completion_tokens") or self.max_tokens
+        max_tokens = (
+            kwargs.get("max_tokens") or kwargs.get("max_completion_tokens") or self.max_tokens
+        )
         if max_tokens:
             params["ls_max_tokens"] = max_tokens
         if ls_stop := stop or kwargs.get("stop") or self.stop:
@@ -610,9 +615,7 @@ class ChatCerebras(BaseChatModel):
                 **kwargs,
             )
             parser = (
-                PydanticOutputParser(pydantic_object=schema)
-                if is_pydantic
-                else JsonOutputParser()
+                PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
             )
         elif schema is None:
             msg = f"with_structured_output(method={method!r}) needs a schema."
@@ -669,8 +672,11 @@ def _typed(
 def _strict_json_parser(
     model_class: Any, original_schema: Mapping[str, Any]
 ) -> OutputParserLike[Any]:
-    """Parse strict-mode JSON: drop nulls strict mode allowed for optional fields, then
-    validate with the Pydantic class (if any) so that field defaults apply."""
+    """Parse strict-mode JSON into the caller's type.
+
+    Drops the nulls strict mode allowed for optional fields, then validates with the
+    Pydantic class (if any) so that field defaults apply.
+    """
 
     def finish(value: Any) -> Any:
         cleaned = strip_optional_nulls(value, original_schema)

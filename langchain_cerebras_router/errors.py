@@ -88,9 +88,7 @@ class MalformedStreamError(APIResponseValidationError):
 
     failure_kind = "stream_interrupted"
 
-    def __init__(
-        self, message: str, *, response: httpx.Response, chunks_received: int
-    ) -> None:
+    def __init__(self, message: str, *, response: httpx.Response, chunks_received: int) -> None:
         super().__init__(response=response, body=None, message=message)
         self.chunks_received = chunks_received
 

@@ -19,7 +19,11 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from langchain_cerebras_router.failures import Failure, FailureKind, classify_failure
-from langchain_cerebras_router.health import HealthStore, RateLimitSnapshot, parse_rate_limit_headers
+from langchain_cerebras_router.health import (
+    HealthStore,
+    RateLimitSnapshot,
+    parse_rate_limit_headers,
+)
 
 __all__ = [
     "AllRoutesFailedError",
@@ -135,7 +139,10 @@ def is_committing_chunk(chunk: BaseMessageChunk) -> bool:
         return True
     if getattr(chunk, "tool_call_chunks", None):
         return True
-    return bool(chunk.additional_kwargs.get("reasoning_content") or chunk.additional_kwargs.get("tool_calls"))
+    return bool(
+        chunk.additional_kwargs.get("reasoning_content")
+        or chunk.additional_kwargs.get("tool_calls")
+    )
 
 
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
@@ -299,14 +306,20 @@ class CallPlan:
         ttft: float | None,
         metadata: Mapping[str, Any] | None,
         hedge: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Attempt:
-        """Record the answering attempt and feed the health store."""
+        """Record the answering attempt and feed the health store.
+
+        Rate limits come from ``metadata["rate_limits"]`` (ChatCerebras) or, for members
+        whose responses the router observes at the HTTP layer, from ``headers``.
+        """
         self._in_flight.discard(route.name)
         self._probes.discard(route.name)
         latency = self.clock() - started
-        self.health.record_success(
-            route.name, ttft=ttft, latency=latency, rate_limits=rate_limits_from(metadata)
-        )
+        rate_limits = rate_limits_from(metadata)
+        if rate_limits is None and headers:
+            rate_limits = parse_rate_limit_headers(headers)
+        self.health.record_success(route.name, ttft=ttft, latency=latency, rate_limits=rate_limits)
         attempt = Attempt(
             route.name,
             route.provider,

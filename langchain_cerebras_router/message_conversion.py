@@ -74,7 +74,9 @@ def _text_of(content: str | list[Any]) -> str:
 def _user_content(content: str | list[Any]) -> str | list[Any]:
     if isinstance(content, str):
         return content
-    if all(isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text") for b in content):
+    if all(
+        isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text") for b in content
+    ):
         return _text_of(content)
     from langchain_core.messages.block_translators.openai import convert_to_openai_data_block
 
@@ -154,7 +156,10 @@ def convert_message(message: BaseMessage) -> dict[str, Any]:
             content
             if isinstance(content, str)
             else _text_of(content)
-            if all(isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text") for b in content)
+            if all(
+                isinstance(b, str) or (isinstance(b, dict) and b.get("type") == "text")
+                for b in content
+            )
             else json.dumps(content)
         )
         wire = {"role": "tool", "content": text, "tool_call_id": message.tool_call_id}
@@ -341,7 +346,9 @@ def chat_result_from_completion(
             response_metadata=metadata,
         )
         generations.append(
-            ChatGeneration(message=message, generation_info={"finish_reason": metadata["finish_reason"]})
+            ChatGeneration(
+                message=message, generation_info={"finish_reason": metadata["finish_reason"]}
+            )
         )
     llm_output = {
         "token_usage": dict(usage) if usage else {},
@@ -400,7 +407,9 @@ class StreamChunkConverter:
         finish_reason = choice.get("finish_reason") if choice else None
         usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
         is_final = bool(finish_reason) or usage is not None or body.get("time_info") is not None
-        if not (content or additional_kwargs or chunks_of_tool_calls or is_final or delta.get("role")):
+        if not (
+            content or additional_kwargs or chunks_of_tool_calls or is_final or delta.get("role")
+        ):
             return None
         response_metadata: dict[str, Any] = {"model_provider": PROVIDER}
         generation_info: dict[str, Any] | None = None
@@ -444,8 +453,9 @@ def _blocks(message: AIMessage, *, chunk: bool) -> list[content_types.ContentBlo
         if chunk:
             text_block["index"] = "lc_text"
         blocks.append(text_block)  # type: ignore[arg-type]
+    tool_blocks: list[Any]
     if chunk and isinstance(message, AIMessageChunk) and message.chunk_position != "last":
-        blocks.extend(
+        tool_blocks = [
             {
                 "type": "tool_call_chunk",
                 "id": tc.get("id"),
@@ -454,12 +464,13 @@ def _blocks(message: AIMessage, *, chunk: bool) -> list[content_types.ContentBlo
                 "index": f"lc_tool_call_{tc.get('index') or 0}",
             }
             for tc in message.tool_call_chunks
-        )
+        ]
     else:
-        blocks.extend(
+        tool_blocks = [
             {"type": "tool_call", "id": tc.get("id"), "name": tc["name"], "args": tc["args"]}
             for tc in message.tool_calls
-        )
+        ]
+    blocks.extend(tool_blocks)
     return blocks
 
 

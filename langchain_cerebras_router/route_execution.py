@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
@@ -85,6 +86,11 @@ class CallContext:
     hedge_after: float | str | None = None
     stall_timeout: float | None = None
     monitor: SpeedMonitor | None = None
+    observed_headers: Callable[[Route], Mapping[str, str] | None] | None = None
+
+    def headers_of(self, route: Route) -> Mapping[str, str] | None:
+        """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
+        return self.observed_headers(route) if self.observed_headers else None
 
     def hedge_delay(self, route: Route) -> float | None:
         """Seconds to wait for ``route``'s first event before starting a hedge."""
@@ -153,7 +159,9 @@ class _OpenStream(Generic[T]):
 def _fail(ctx: CallContext, ticket: _Ticket, exc: BaseException) -> None:
     """Record a failed attempt; re-raise when the failure must not be failed over."""
     failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
-    ctx.record(ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=False)
+    ctx.record(
+        ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=False
+    )
     if not ctx.plan.should_fail_over(failure):
         raise exc
 
@@ -255,9 +263,16 @@ def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> Cha
     message = result.generations[0].message if result.generations else None
     metadata = message.response_metadata if message is not None else {}
     attempt = ctx.plan.succeeded(
-        ticket.route, started=ticket.started, ttft=None, metadata=metadata, hedge=ticket.hedge
+        ticket.route,
+        started=ticket.started,
+        ttft=None,
+        metadata=metadata,
+        hedge=ticket.hedge,
+        headers=ctx.headers_of(ticket.route),
     )
-    ctx.record(ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False)
+    ctx.record(
+        ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False
+    )
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
         message.response_metadata["routing"] = explanation
@@ -283,7 +298,13 @@ def _single_chunk(result: ChatResult) -> ChatGenerationChunk:
         response_metadata=message.response_metadata,
         usage_metadata=getattr(message, "usage_metadata", None),
         tool_call_chunks=[
-            {"name": tc["name"], "args": _json(tc["args"]), "id": tc["id"], "index": i, "type": "tool_call_chunk"}
+            {
+                "name": tc["name"],
+                "args": _json(tc["args"]),
+                "id": tc["id"],
+                "index": i,
+                "type": "tool_call_chunk",
+            }
             for i, tc in enumerate(getattr(message, "tool_calls", []) or [])
         ],
         id=message.id,
@@ -329,10 +350,14 @@ class _StreamTally:
         message = chunk.message
         if getattr(message, "tool_call_chunks", None):
             self.tool_calls = True
-        if message.response_metadata.get("finish_reason") or getattr(message, "usage_metadata", None):
+        if message.response_metadata.get("finish_reason") or getattr(
+            message, "usage_metadata", None
+        ):
             self.final = cast(AIMessageChunk, message)
 
-    def partial_error(self, ctx: CallContext, ticket: _Ticket, exc: BaseException) -> PartialStreamError:
+    def partial_error(
+        self, ctx: CallContext, ticket: _Ticket, exc: BaseException
+    ) -> PartialStreamError:
         failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
         ctx.record(
             ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=True
@@ -345,10 +370,17 @@ class _StreamTally:
             failure=failure,
         )
 
-    def routing_chunk(self, ctx: CallContext, ticket: _Ticket, ttft: float | None) -> ChatGenerationChunk:
+    def routing_chunk(
+        self, ctx: CallContext, ticket: _Ticket, ttft: float | None
+    ) -> ChatGenerationChunk:
         metadata = self.final.response_metadata if self.final is not None else {}
         attempt = ctx.plan.succeeded(
-            ticket.route, started=ticket.started, ttft=ttft, metadata=metadata, hedge=ticket.hedge
+            ticket.route,
+            started=ticket.started,
+            ttft=ttft,
+            metadata=metadata,
+            hedge=ticket.hedge,
+            headers=ctx.headers_of(ticket.route),
         )
         ctx.record(
             ticket.route,
@@ -419,10 +451,9 @@ def _with_stall_timeout(
 def _close(opened: _OpenStream[Any]) -> None:
     close = getattr(opened.chunks, "close", None)
     if close is not None:
-        try:
+        # Closing a broken stream must not hide the real error.
+        with contextlib.suppress(Exception):
             close()
-        except Exception:  # closing a broken stream must not hide the real error
-            pass
 
 
 # ======================================================================================
@@ -504,7 +535,11 @@ async def _arace(
                         async with _timeout(timeout):
                             return ticket, await start(step, ticket)
                     except TimeoutError as exc:
-                        _fail(ctx, ticket, _timeout_error(ticket, what).with_traceback(exc.__traceback__))
+                        _fail(
+                            ctx,
+                            ticket,
+                            _timeout_error(ticket, what).with_traceback(exc.__traceback__),
+                        )
                     except Exception as exc:
                         _fail(ctx, ticket, exc)
                     continue
@@ -575,10 +610,9 @@ async def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatG
 async def _aclose(opened: _OpenStream[Any]) -> None:
     aclose = getattr(opened.chunks, "aclose", None)
     if aclose is not None:
-        try:
+        # Closing a broken stream must not hide the real error.
+        with contextlib.suppress(Exception):
             await aclose()
-        except Exception:  # closing a broken stream must not hide the real error
-            pass
 
 
 async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:

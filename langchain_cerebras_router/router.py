@@ -157,6 +157,7 @@ class RoutedChatModel(BaseChatModel):
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
+    _last_headers: dict[str, httpx.Headers] = PrivateAttr(default_factory=dict)
     _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
@@ -206,6 +207,7 @@ class RoutedChatModel(BaseChatModel):
                 common=common,
                 groq_fallback_model=self.groq_fallback_model,
                 openai_model=self.openai_model,
+                observe_headers=self._observe_headers,
             )
             if not self.routes:
                 msg = (
@@ -238,6 +240,11 @@ class RoutedChatModel(BaseChatModel):
         )
         return self
 
+    def _observe_headers(self, route: str, headers: httpx.Headers) -> None:
+        """HTTP hook of the Groq members built here: remember rate-limit headers."""
+        if "x-ratelimit-remaining-requests" in headers or "retry-after" in headers:
+            self._last_headers[route] = headers
+
     # ------------------------------------------------------------------ LangChain metadata
 
     @property
@@ -260,7 +267,9 @@ class RoutedChatModel(BaseChatModel):
             params = LangSmithParams(ls_provider=first.provider, ls_model_type="chat")
         params["ls_model_type"] = "chat"
         params.setdefault("ls_provider", first.provider)
-        if first.model_id:
+        if kwargs.get("model"):
+            params["ls_model_name"] = str(kwargs["model"])
+        elif first.model_id:
             params.setdefault("ls_model_name", first.model_id)
         if self.temperature is not None:
             params["ls_temperature"] = self.temperature
@@ -349,7 +358,12 @@ class RoutedChatModel(BaseChatModel):
     # ------------------------------------------------------------------ one call
 
     def _context(
-        self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any], *, stream: bool
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None,
+        kwargs: dict[str, Any],
+        *,
+        stream: bool,
     ) -> CallContext:
         call_kwargs = {**self.model_kwargs, **kwargs}
         priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
@@ -363,7 +377,12 @@ class RoutedChatModel(BaseChatModel):
         if stop is None:
             stop = self.stop
         routes = self._ordered_routes(priority)
-        attempt_timeout = self.first_token_timeout if stream and self.first_token_timeout else self.timeout
+        model_override = bool(call_kwargs.get("model"))
+        if model_override:
+            routes, call_kwargs = self._routes_for_model(routes, call_kwargs)
+        attempt_timeout = (
+            self.first_token_timeout if stream and self.first_token_timeout else self.timeout
+        )
         plan = CallPlan(
             routes=routes,
             health=self.health,
@@ -384,14 +403,49 @@ class RoutedChatModel(BaseChatModel):
             stop=stop,
             priority=priority,
             member_kwargs=lambda route: self._kwargs_for(
-                route, call_kwargs, request, member_timeout
+                route, call_kwargs, request, member_timeout, model_override=model_override
             ),
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
+            observed_headers=lambda route: self._last_headers.get(route.name),
         )
 
-    def _member_timeout(self, attempt_timeout: float | None, *, stream: bool) -> httpx.Timeout | None:
+    def _routes_for_model(
+        self, routes: list[Route], call_kwargs: dict[str, Any]
+    ) -> tuple[list[Route], dict[str, Any]]:
+        """Per-call ``model=``: keep the routes whose provider has that model family.
+
+        The override is resolved per provider through the catalogue (e.g.
+        ``"llama-3.3-70b"`` -> ``llama-3.3-70b-versatile`` on Groq), and sent to each
+        route as its own id.
+        """
+        requested = str(call_kwargs.pop("model"))
+        catalogue = ModelCatalogue.default()
+        kept: list[Route] = []
+        for route in routes:
+            resolved = catalogue.resolve(requested, route.provider)
+            if resolved is None:
+                logger.info("RoutedChatModel: route %r has no %r; skipped", route.name, requested)
+                continue
+            kept.append(
+                Route(
+                    name=route.name,
+                    model=route.model,
+                    provider=route.provider,
+                    model_id=resolved.model_id,
+                    has_stream=route.has_stream,
+                    has_astream=route.has_astream,
+                )
+            )
+        if not kept:
+            msg = f"No route of this RoutedChatModel serves model {requested!r}."
+            raise ValueError(msg)
+        return kept, call_kwargs
+
+    def _member_timeout(
+        self, attempt_timeout: float | None, *, stream: bool
+    ) -> httpx.Timeout | None:
         """The per-request SDK timeout given to Cerebras, Groq and OpenAI members.
 
         The router abandons a slow attempt itself; this makes the member's own HTTP
@@ -410,8 +464,12 @@ class RoutedChatModel(BaseChatModel):
         call_kwargs: dict[str, Any],
         request: ToolsRequest | StructuredOutputRequest | None,
         member_timeout: httpx.Timeout | None = None,
+        *,
+        model_override: bool = False,
     ) -> dict[str, Any]:
         kwargs, dropped = accepted_kwargs(route.provider, call_kwargs)
+        if model_override and route.model_id:
+            kwargs["model"] = route.model_id
         if member_timeout is not None and route.provider in _TIMEOUT_AWARE_PROVIDERS:
             kwargs.setdefault("timeout", member_timeout)
         if dropped:
@@ -550,7 +608,9 @@ class RoutedChatModel(BaseChatModel):
             msg = f"with_structured_output(method={method!r}) needs a schema."
             raise ValueError(msg)
         if method not in ("function_calling", "json_schema", "json_mode"):
-            msg = f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
+            msg = (
+                f"Unknown method {method!r}: use 'function_calling', 'json_schema' or 'json_mode'."
+            )
             raise ValueError(msg)
         is_pydantic = isinstance(schema, type) and is_basemodel_subclass(schema)
         request = StructuredOutputRequest(schema=schema, method=method, strict=strict)
@@ -564,9 +624,7 @@ class RoutedChatModel(BaseChatModel):
             )
         else:
             parser = (
-                PydanticOutputParser(pydantic_object=schema)
-                if is_pydantic
-                else JsonOutputParser()
+                PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()
             )
         llm = self.bind(
             **{_STRUCTURED_KEY: request},

@@ -289,8 +289,8 @@ class AnswerBuilder:
         if tools and tool_choice != "none" and (forced or last_role in _CALLING_ROLES):
             calls = self._tool_calls(tools, forced)
             reasoning = (
-                f"The user asks: {_snippet(self._user_text)} The {calls[0].name} tool can answer "
-                "this, so I will call it with arguments taken from the request."
+                f'The user asks: "{_snippet(self._user_text)}". The {calls[0].name} tool can '
+                "answer this, so I will call it with arguments taken from the request."
             )
             return self._finish(reasoning, [], calls)
         response_format = self._body.get("response_format")
@@ -300,11 +300,11 @@ class AnswerBuilder:
         ):
             text = json.dumps(self._json_value(response_format), ensure_ascii=False)
             reasoning = (
-                f"The user asks: {_snippet(self._user_text)} I will reply with JSON in the "
+                f'The user asks: "{_snippet(self._user_text)}". I will reply with JSON in the '
                 "requested format."
             )
             return self._finish(reasoning, self._apply_stop(tokenize(text)), [])
-        reasoning = f"The user says: {_snippet(self._user_text)} I will answer directly."
+        reasoning = f'The user says: "{_snippet(self._user_text)}". I will answer directly.'
         return self._finish(reasoning, self._apply_stop(self._text_tokens(last_role)), [])
 
     def _text_tokens(self, last_role: Any) -> list[str]:
