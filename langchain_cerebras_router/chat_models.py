@@ -35,7 +35,7 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from langchain_cerebras_router.errors import translate_stream_exception
+from langchain_cerebras_router.errors import translate_stream_exception, truncated_stream_error
 from langchain_cerebras_router.message_conversion import (
     StreamChunkConverter,
     chat_result_from_completion,
@@ -482,6 +482,10 @@ class ChatCerebras(BaseChatModel):
                 raise _typed(exc, call, converter, raw.http_response) from exc
             finally:
                 stream.close()
+            if not converter.finished:
+                raise truncated_stream_error(
+                    label=call.label, chunks_received=converter.chunks, response=raw.http_response
+                )
 
     async def _astream(
         self,
@@ -508,6 +512,10 @@ class ChatCerebras(BaseChatModel):
                 raise _typed(exc, call, converter, raw.http_response) from exc
             finally:
                 await stream.close()
+            if not converter.finished:
+                raise truncated_stream_error(
+                    label=call.label, chunks_received=converter.chunks, response=raw.http_response
+                )
 
     # ----------------------------------------------------------------------------------
     # Tools and structured output

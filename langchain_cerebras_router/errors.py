@@ -30,6 +30,7 @@ __all__ = [
     "StreamInterruptedError",
     "StreamTimeoutError",
     "translate_stream_exception",
+    "truncated_stream_error",
 ]
 
 
@@ -91,6 +92,23 @@ class MalformedStreamError(APIResponseValidationError):
     def __init__(self, message: str, *, response: httpx.Response, chunks_received: int) -> None:
         super().__init__(response=response, body=None, message=message)
         self.chunks_received = chunks_received
+
+
+def truncated_stream_error(
+    *, label: str, chunks_received: int, response: httpx.Response
+) -> StreamInterruptedError:
+    """The body ended before the chunk carrying ``finish_reason`` (a cut-off stream).
+
+    Cerebras sends no ``data: [DONE]``: the end of the body ends the stream, so a body
+    cut short (or ending in a broken frame the SSE parser drops) must not pass as a
+    complete answer.
+    """
+    return StreamInterruptedError(
+        f"{label}: stream ended after {chunks_received} chunks without its final chunk "
+        "(no finish_reason): the answer is incomplete",
+        request=response.request,
+        chunks_received=chunks_received,
+    )
 
 
 def _placeholder_request() -> httpx.Request:

@@ -371,7 +371,7 @@ class StreamChunkConverter:
         extra_metadata: Extra ``response_metadata`` for the final chunk.
     """
 
-    __slots__ = ("_extra_metadata", "_include_usage", "_requested_model", "chunks")
+    __slots__ = ("_extra_metadata", "_include_usage", "_requested_model", "chunks", "finished")
 
     def __init__(
         self,
@@ -384,6 +384,8 @@ class StreamChunkConverter:
         self._include_usage = include_usage
         self._extra_metadata = dict(extra_metadata) if extra_metadata else None
         self.chunks = 0
+        self.finished = False
+        """Whether the final chunk (the one with ``finish_reason``) has arrived."""
 
     def convert(self, body: Mapping[str, Any]) -> ChatGenerationChunk | None:
         """Convert one chunk; returns ``None`` for chunks that carry nothing."""
@@ -405,6 +407,8 @@ class StreamChunkConverter:
             for position, tc in enumerate(delta.get("tool_calls") or ())
         ]
         finish_reason = choice.get("finish_reason") if choice else None
+        if finish_reason:
+            self.finished = True
         usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
         is_final = bool(finish_reason) or usage is not None or body.get("time_info") is not None
         if not (

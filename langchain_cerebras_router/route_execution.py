@@ -87,6 +87,7 @@ class CallContext:
     stall_timeout: float | None = None
     monitor: SpeedMonitor | None = None
     observed_headers: Callable[[Route], Mapping[str, str] | None] | None = None
+    model_override: bool = False
 
     def headers_of(self, route: Route) -> Mapping[str, str] | None:
         """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
@@ -275,6 +276,9 @@ def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> Cha
     )
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
+        if ctx.model_override and ticket.route.model_id:
+            # Some members (ChatGroq) report their configured model, not the override.
+            message.response_metadata["model_name"] = ticket.route.model_id
         message.response_metadata["routing"] = explanation
     result.llm_output = {**(result.llm_output or {}), "routing": explanation}
     return result
@@ -336,9 +340,10 @@ def _stream_summary(chunks: list[ChatGenerationChunk]) -> tuple[int, bool]:
 class _StreamTally:
     """What has been yielded after the commit point (for errors and metrics)."""
 
-    __slots__ = ("characters", "chunks", "final", "tool_calls")
+    __slots__ = ("characters", "chunks", "final", "model_override", "tool_calls")
 
-    def __init__(self) -> None:
+    def __init__(self, model_override: str | None = None) -> None:
+        self.model_override = model_override
         self.chunks = 0
         self.characters = 0
         self.tool_calls = False
@@ -350,6 +355,8 @@ class _StreamTally:
         message = chunk.message
         if getattr(message, "tool_call_chunks", None):
             self.tool_calls = True
+        if self.model_override and "model_name" in message.response_metadata:
+            message.response_metadata["model_name"] = self.model_override
         if message.response_metadata.get("finish_reason") or getattr(
             message, "usage_metadata", None
         ):
@@ -416,7 +423,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = _race(ctx, start, what="first chunk", close=_close)
-    tally = _StreamTally()
+    tally = _StreamTally(ticket.route.model_id if ctx.model_override else None)
     try:
         for chunk in opened.buffered:
             tally.add(chunk)
@@ -638,7 +645,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = await _arace(ctx, start, what="first chunk", close=_aclose)
-    tally = _StreamTally()
+    tally = _StreamTally(ticket.route.model_id if ctx.model_override else None)
     iterator = opened.chunks.__aiter__()
     try:
         for chunk in opened.buffered:

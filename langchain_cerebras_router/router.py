@@ -409,6 +409,7 @@ class RoutedChatModel(BaseChatModel):
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
             observed_headers=lambda route: self._last_headers.get(route.name),
+            model_override=model_override,
         )
 
     def _routes_for_model(

@@ -23,13 +23,17 @@ Example:
 from __future__ import annotations
 
 import json
+import operator
 import threading
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import Any
 
 import httpx
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
 
 from langchain_cerebras_router import ChatCerebras
 
@@ -136,8 +140,13 @@ class Answer:
         step = self.chunk_chars
         chunks = [chunk({"role": "assistant"})]
         reasoning = self.reasoning or ""
-        chunks += [chunk({"reasoning": reasoning[i : i + step]}) for i in range(0, len(reasoning), step)]
-        chunks += [chunk({"content": self.content[i : i + step]}) for i in range(0, len(self.content), step)]
+        chunks += [
+            chunk({"reasoning": reasoning[i : i + step]}) for i in range(0, len(reasoning), step)
+        ]
+        chunks += [
+            chunk({"content": self.content[i : i + step]})
+            for i in range(0, len(self.content), step)
+        ]
         chunks += [
             chunk({"tool_calls": [{"index": i, **tc}]}) for i, tc in enumerate(self.tool_calls)
         ]
@@ -319,3 +328,80 @@ class FakeCerebras:
         stream = _AsyncEvents(events, then_raise) if is_async else _SyncEvents(events, then_raise)
         headers = {"content-type": "text/event-stream", **RATE_LIMIT_HEADERS}
         return httpx.Response(status, headers=headers, stream=stream)
+
+
+# -- calling a model the same way through every path ---------------------------------------
+
+MODEL = "gpt-oss-120b"
+CALL_PATHS = ("invoke", "ainvoke", "stream", "astream")
+PATHS = (*CALL_PATHS, "batch", "abatch")
+META_KEYS = ("model_name", "finish_reason", "system_fingerprint", "time_info", "model_provider",
+             "tokens_per_second", "rate_limits")  # fmt: skip
+
+
+async def chunks_of(
+    llm: Runnable[Any, Any], path: str, inp: Any = "hi", **kwargs: Any
+) -> AsyncIterator[Any]:
+    """Iterate ``llm.stream`` (``path == "stream"``) or ``llm.astream`` uniformly."""
+    if path == "stream":
+        for chunk in llm.stream(inp, **kwargs):
+            yield chunk
+    else:
+        async for chunk in llm.astream(inp, **kwargs):
+            yield chunk
+
+
+async def run(llm: Runnable[Any, Any], path: str, inp: Any = "hi", **kwargs: Any) -> Any:
+    """One call through ``path`` (one of :data:`PATHS`); stream chunks are summed."""
+    if path == "invoke":
+        return llm.invoke(inp, **kwargs)
+    if path == "ainvoke":
+        return await llm.ainvoke(inp, **kwargs)
+    if path == "batch":
+        return llm.batch([inp], **kwargs)[0]
+    if path == "abatch":
+        return (await llm.abatch([inp], **kwargs))[0]
+    chunks = [chunk async for chunk in chunks_of(llm, path, inp, **kwargs)]
+    return reduce(operator.add, chunks)
+
+
+def summary(message: BaseMessage) -> dict[str, Any]:
+    """What must be identical whichever path produced ``message``."""
+    assert isinstance(message, AIMessage)
+    reasoning = [b["reasoning"] for b in message.content_blocks if b["type"] == "reasoning"]
+    return {
+        "content": message.content,
+        "reasoning": message.additional_kwargs.get("reasoning_content"),
+        "reasoning_blocks": "".join(reasoning) or None,
+        "tool_calls": [(tc["name"], tc["args"], tc["id"]) for tc in message.tool_calls],
+        "invalid_tool_calls": [(t["name"], t["args"]) for t in message.invalid_tool_calls],
+        "usage": message.usage_metadata,
+        **{key: message.response_metadata.get(key) for key in META_KEYS},
+    }
+
+
+def expected_summary(answer: Answer, model: str = MODEL) -> dict[str, Any]:
+    """The :func:`summary` of the message that ``answer`` must produce."""
+    return {
+        "content": answer.content,
+        "reasoning": answer.reasoning,
+        "reasoning_blocks": answer.reasoning,
+        "tool_calls": [
+            (tc["function"]["name"], json.loads(tc["function"]["arguments"]), tc["id"])
+            for tc in answer.tool_calls
+        ],
+        "invalid_tool_calls": [],
+        "usage": {
+            "input_tokens": answer.prompt_tokens,
+            "output_tokens": answer.completion_tokens,
+            "total_tokens": answer.prompt_tokens + answer.completion_tokens,
+            "input_token_details": {"cache_read": answer.cached_tokens},
+        },
+        "model_name": answer.model or model,
+        "finish_reason": answer.finish,
+        "system_fingerprint": answer.system_fingerprint,
+        "time_info": answer.time_info(),
+        "model_provider": "cerebras",
+        "tokens_per_second": answer.tokens_per_second,
+        "rate_limits": RATE_LIMIT_HEADERS,
+    }

@@ -87,12 +87,12 @@ def test_canonical_strings() -> None:
     ],
 )
 def test_parse_rejects(spec: str) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - the message varies by spec
+    with pytest.raises(ValueError):
         Fault.parse(spec)
 
 
 def test_constructors_validate() -> None:
-    with pytest.raises(ValueError, match="400..599"):
+    with pytest.raises(ValueError, match=r"400\.\.599"):
         Fault.status(302)
     with pytest.raises(ValueError, match=">= 0"):
         Fault.reset_after(-1)
