@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import hashlib
 import json
 import logging
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
 from operator import itemgetter
 from typing import Any, Literal, cast
 
@@ -18,6 +19,7 @@ import httpx
 from cerebras.cloud.sdk import APIError, AsyncCerebras, AsyncStream, Cerebras, Stream
 from cerebras.cloud.sdk.resources.chat.completions import CompletionsResource
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
@@ -56,7 +58,7 @@ DEFAULT_MODEL = "gpt-oss-120b"
 _PROVIDER = "cerebras"
 
 
-@cache
+@functools.cache
 def _sdk_create_params() -> frozenset[str]:
     """Keyword arguments the SDK's ``create()`` accepts; anything else goes in extra_body."""
     import inspect
@@ -78,6 +80,11 @@ def _resolve_model(name: str) -> str:
         f" ({resolved.reason})" if resolved.reason else "",
     )
     return resolved.model_id
+
+
+@functools.lru_cache(maxsize=16)
+def _key_digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def _rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
@@ -307,7 +314,8 @@ class ChatCerebras(BaseChatModel):
     # ----------------------------------------------------------------------------------
 
     def _client_config(self) -> tuple[Any, ...]:
-        secret = self.api_key.get_secret_value() if self.api_key else None
+        # A digest, so the key itself never sits in a cache key (reprs, tracebacks).
+        secret = _key_digest(self.api_key.get_secret_value()) if self.api_key else None
         headers = tuple(sorted(self.default_headers.items())) if self.default_headers else ()
         return (secret, self.base_url, self.timeout, self.max_retries, headers)
 
@@ -652,11 +660,7 @@ class ChatCerebras(BaseChatModel):
                 },
                 **kwargs,
             )
-            parser = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)
-                if is_pydantic
-                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
-            )
+            parser = tool_call_parser(schema, tool_name, is_pydantic=is_pydantic)
         else:
             msg = (
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
@@ -694,6 +698,28 @@ def _strict_json_parser(
         return validate(cleaned)
 
     return JsonOutputParser() | RunnableLambda(finish)
+
+
+def _require_valid_tool_call(message: Any) -> Any:
+    """Fail parsing loudly when the only tool calls have arguments that are not JSON."""
+    if isinstance(message, AIMessage) and message.invalid_tool_calls and not message.tool_calls:
+        bad = message.invalid_tool_calls[0]
+        msg = (
+            f"Tool call {bad.get('name')!r} has arguments that are not valid JSON: "
+            f"{bad.get('error')}"
+        )
+        raise OutputParserException(msg, llm_output=str(bad.get("args")))
+    return message
+
+
+def tool_call_parser(schema: Any, tool_name: str, *, is_pydantic: bool) -> OutputParserLike[Any]:
+    """Parser for ``method="function_calling"``: the forced tool call's arguments."""
+    parser: OutputParserLike[Any] = (
+        PydanticToolsParser(tools=[schema], first_tool_only=True)
+        if is_pydantic
+        else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
+    )
+    return RunnableLambda(_require_valid_tool_call) | parser
 
 
 def _with_parser(

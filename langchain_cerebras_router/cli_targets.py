@@ -216,6 +216,7 @@ def open_session(
     models: Sequence[str] = (),
     *,
     force_emulator: bool = False,
+    emulator_reason: str | None = None,
     answer_tokens: int = 24,
     environ: Mapping[str, str] | None = None,
 ) -> Iterator[Session]:
@@ -225,6 +226,7 @@ def open_session(
         models: ``provider`` or ``provider:model`` strings; default: each provider's
             default model.
         force_emulator: Use the emulator even when keys are set.
+        emulator_reason: Why the emulator is used, for the notes (default: derived).
         answer_tokens: Length of the emulator's plain-text answers.
         environ: Environment to read (defaults to ``os.environ``).
 
@@ -247,8 +249,8 @@ def open_session(
                 targets=[Target(p, m, key, emulator.base_url, emulated=True) for p, m in wanted],
                 emulator=emulator,
             )
-            why = "--emulator was given" if force_emulator else (
-                f"no {' or '.join(KEY_ENV.values())} is set"
+            why = emulator_reason or (
+                "--emulator was given" if keyed else f"no {' or '.join(KEY_ENV.values())} is set"
             )
             session.notes.append(
                 f"Emulator mode ({why}): every call goes to the bundled Cerebras/Groq API "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import socket
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -23,7 +24,6 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
-from langchain_cerebras_router._demo_output import Writer, make_writer
 from langchain_cerebras_router.cli_targets import (
     KEY_ENV,
     Session,
@@ -32,6 +32,7 @@ from langchain_cerebras_router.cli_targets import (
     describe_error,
     open_session,
 )
+from langchain_cerebras_router.cli_output import Writer, make_writer
 from langchain_cerebras_router.metrics import SpeedMonitor
 
 if TYPE_CHECKING:
@@ -189,9 +190,13 @@ class _Demo:
             msg = f"expected a tool call, got: {getattr(reply, 'content', reply)!r}"
             raise RuntimeError(msg)
         call = reply.tool_calls[0]
-        self.out.fields([("tool call", f"{call['name']}({_format_args(call['args'])})")])
         tool_message = get_weather.invoke(call)
-        self.out.fields([("tool result", str(tool_message.content))])
+        self.out.fields(
+            [
+                ("tool call", f"{call['name']}({_format_args(call['args'])})"),
+                ("tool result", str(tool_message.content)),
+            ]
+        )
         final = llm_with_tools.invoke([*history, reply, tool_message])
         self.out.answer(str(final.content))
 
@@ -213,7 +218,8 @@ class _Demo:
             )
             return
         emulator = self.session.emulator
-        refused: Any = None
+        refused: socket.socket | None = None
+        cerebras_route: BaseChatModel
         if emulator is not None:
             from langchain_cerebras_router.testing import Fault
 
@@ -222,8 +228,8 @@ class _Demo:
             self.out.note("Injected into the emulator: the next Cerebras request gets HTTP 429.")
         else:
             url, refused = closed_port_url()
-            cerebras_route = Target("cerebras", self.cerebras.model, self.cerebras.api_key, url)
-            cerebras_route = cerebras_route.chat_model()  # type: ignore[assignment]
+            down = Target("cerebras", self.cerebras.model, self.cerebras.api_key, url)
+            cerebras_route = down.chat_model()
             self.out.note(
                 "Simulated outage: the Cerebras route points at a closed local port "
                 "(connection refused), so the router must fail over to Groq."
@@ -308,11 +314,18 @@ def run_demo(
 
     env = os.environ if environ is None else environ
     use_emulator = force_emulator or not env.get(KEY_ENV["cerebras"])
+    reason = "--emulator was given" if force_emulator else f"{KEY_ENV['cerebras']} is not set"
     specs = [f"cerebras:{model}" if model else "cerebras", "groq"]
     out = make_writer(plain=plain, file=file)
     with (
         _quiet_library_logs(),
-        open_session(specs, force_emulator=use_emulator, answer_tokens=48, environ=env) as session,
+        open_session(
+            specs,
+            force_emulator=use_emulator,
+            emulator_reason=reason,
+            answer_tokens=48,
+            environ=env,
+        ) as session,
     ):
         out.banner("langchain-cerebras-router demo", _banner_lines(session))
         return _Demo(session, out).run()

@@ -19,6 +19,7 @@ key Cerebras accepts; ``reasoning_content`` would be rejected with a 400.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 PROVIDER = "cerebras"
+
+logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------------------
@@ -287,6 +290,27 @@ def _final_metadata(
     return metadata
 
 
+def _wire_arguments(arguments: Any) -> Any:
+    """Tool-call arguments as LangChain expects them (JSON ``null`` means no arguments).
+
+    Cerebras streams each tool call whole, so arguments that are not valid JSON here are
+    broken for good. They are passed on unchanged (LangChain's chunk aggregation parses
+    them as partial JSON, as for every provider) and a warning is logged.
+    """
+    if arguments in (None, "null"):
+        return "{}"
+    if isinstance(arguments, str):
+        try:
+            json.loads(arguments)
+        except ValueError:
+            logger.warning(
+                "Cerebras streamed a tool call whose arguments are not valid JSON; LangChain's "
+                "stream aggregation may parse them as partial JSON (invoke reports them in "
+                "invalid_tool_calls)."
+            )
+    return arguments
+
+
 def _tool_calls_from_wire(
     raw_tool_calls: Sequence[Mapping[str, Any]],
 ) -> tuple[list[Any], list[Any]]:
@@ -371,7 +395,14 @@ class StreamChunkConverter:
         extra_metadata: Extra ``response_metadata`` for the final chunk.
     """
 
-    __slots__ = ("_extra_metadata", "_include_usage", "_requested_model", "chunks", "finished")
+    __slots__ = (
+        "_extra_metadata",
+        "_include_usage",
+        "_requested_model",
+        "_sent_keys",
+        "chunks",
+        "finished",
+    )
 
     def __init__(
         self,
@@ -384,6 +415,7 @@ class StreamChunkConverter:
         self._include_usage = include_usage
         self._extra_metadata = dict(extra_metadata) if extra_metadata else None
         self.chunks = 0
+        self._sent_keys: set[str] = {"model_provider"}
         self.finished = False
         """Whether the final chunk (the one with ``finish_reason``) has arrived."""
 
@@ -400,7 +432,7 @@ class StreamChunkConverter:
         chunks_of_tool_calls = [
             tool_call_chunk(
                 name=(tc.get("function") or {}).get("name"),
-                args=(tc.get("function") or {}).get("arguments"),
+                args=_wire_arguments((tc.get("function") or {}).get("arguments")),
                 id=tc.get("id"),
                 index=tc.get("index", position),
             )
@@ -418,9 +450,15 @@ class StreamChunkConverter:
         response_metadata: dict[str, Any] = {"model_provider": PROVIDER}
         generation_info: dict[str, Any] | None = None
         if is_final:
-            response_metadata = _final_metadata(body, finish_reason, self._requested_model)
+            final = _final_metadata(body, finish_reason, self._requested_model)
             if self._extra_metadata:
-                response_metadata.update(self._extra_metadata)
+                final.update(self._extra_metadata)
+            # String values are concatenated when chunks are added: send each key once,
+            # even if usage arrives in a chunk after the one with finish_reason.
+            response_metadata.update(
+                {k: v for k, v in final.items() if k not in self._sent_keys and v is not None}
+            )
+            self._sent_keys.update(response_metadata)
             generation_info = {"finish_reason": finish_reason} if finish_reason else None
         message = AIMessageChunk(
             content=content,

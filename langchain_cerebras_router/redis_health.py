@@ -28,7 +28,6 @@ import logging
 import os
 import threading
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -220,9 +219,7 @@ class RedisHealthStore(HealthStore):
         self._given_async_scripts = (
             _Scripts.register(async_client) if async_client is not None else None
         )
-        self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[Any, _Scripts]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async: dict[asyncio.AbstractEventLoop, tuple[Any, _Scripts]] = {}
         self._state_lock = threading.Lock()
         self._down = False
         self._retry_at = 0.0
@@ -334,14 +331,22 @@ class RedisHealthStore(HealthStore):
         return result
 
     def _ascripts(self) -> tuple[Any, _Scripts]:
-        """The async client and scripts of the running event loop (built on first use)."""
+        """The async client and scripts of the running event loop (built on first use).
+
+        ``redis.asyncio`` connections belong to the loop that opened them, so each loop gets
+        its own client; those of closed loops are dropped when a new loop shows up.
+        """
         if self._given_async is not None and self._given_async_scripts is not None:
             return self._given_async, self._given_async_scripts
         loop = asyncio.get_running_loop()
         pair = self._async.get(loop)
         if pair is None:
             client = self._build_client(asynchronous=True)
-            pair = self._async[loop] = (client, _Scripts.register(client))
+            pair = (client, _Scripts.register(client))
+            with self._state_lock:
+                for old in [old for old in self._async if old.is_closed()]:
+                    del self._async[old]
+                self._async[loop] = pair
         return pair
 
     # ------------------------------------------------------------------ script arguments

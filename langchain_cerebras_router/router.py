@@ -14,10 +14,6 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
-from langchain_core.output_parsers.openai_tools import (
-    JsonOutputKeyToolsParser,
-    PydanticToolsParser,
-)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils.function_calling import convert_to_openai_tool
@@ -26,7 +22,7 @@ from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from typing_extensions import Self
 
 from langchain_cerebras_router.catalogue import ModelCatalogue
-from langchain_cerebras_router.chat_models import _with_parser
+from langchain_cerebras_router.chat_models import _with_parser, tool_call_parser
 from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
 from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
 from langchain_cerebras_router.metrics import SpeedMonitor
@@ -618,11 +614,7 @@ class RoutedChatModel(BaseChatModel):
         parser: OutputParserLike[Any]
         if method == "function_calling":
             tool_name = convert_to_openai_tool(schema)["function"]["name"]  # type: ignore[arg-type]
-            parser = (
-                PydanticToolsParser(tools=[schema], first_tool_only=True)
-                if is_pydantic
-                else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
-            )
+            parser = tool_call_parser(schema, tool_name, is_pydantic=is_pydantic)
         else:
             parser = (
                 PydanticOutputParser(pydantic_object=schema) if is_pydantic else JsonOutputParser()

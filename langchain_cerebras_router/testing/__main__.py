@@ -6,6 +6,7 @@ It serves until Ctrl-C and prints the base URL and the environment variables to 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import signal
 import sys
 import threading
@@ -90,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Faults on every chat request: " + ", ".join(str(f) for f in faults))
     print("Press Ctrl-C to stop.", flush=True)
     done = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    with contextlib.suppress(ValueError):  # not the main thread: Ctrl-C only
+        signal.signal(signal.SIGTERM, lambda *_: done.set())
     try:
         while not done.wait(0.5):
             pass

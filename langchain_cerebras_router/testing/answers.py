@@ -34,18 +34,33 @@ _REPEAT_RE: Final = re.compile(
 _ONLY_RE: Final = re.compile(r"\b(only|nothing else|exactly|just)\b", re.I)
 _KEY_RE: Final = re.compile(r"^[A-Za-z_][\w -]{0,39}$")
 
-_VOCABULARY_TEXT: Final = (
-    "the a of and to in is it that for on with as was at by this from be are or an have not "
-    "they which one you were all we when there can more if out so said what about up into "
-    "time only new some could these two may first then do any like now my such make over our "
-    "even most me state after also made many did must before back see through way where get "
-    "much go well your know should down work year because come people just say each those "
-    "take day good how long little use world very still find here thing give man both life "
-    "being under never same another know while last might great old off come since against "
-    "right three small large next early young important few public bad able river stone light "
-    "water fast model token stream answer signal cloud chip wafer speed"
+#: Plain sentences that deterministic answers are made of (they read like a reply).
+_SENTENCES: Final = (
+    "Thanks for your message.",
+    "Here is a short, deterministic answer.",
+    "Fast inference makes long answers feel instant.",
+    "Each token of this reply arrives in its own stream chunk.",
+    "The same prompt always produces the same words.",
+    "Wafer-scale chips keep whole models in on-chip memory.",
+    "Streaming shows the first words while the rest is generated.",
+    "A router can switch providers before the first token arrives.",
+    "Rate limits are reported in the response headers.",
+    "Usage counts include prompt, completion and cached tokens.",
+    "Tool calls arrive whole, with arguments that match their schema.",
+    "Structured output follows the JSON schema you send.",
+    "Retries belong to the caller that knows the alternatives.",
+    "Time to first token matters as much as tokens per second.",
+    "Short prompts get quick and tidy answers.",
+    "Long answers are made of many small sentences like this one.",
+    "Every response reports how long the server spent on it.",
+    "Reasoning models think briefly before they answer.",
+    "Cached prompt prefixes are counted in blocks of tokens.",
+    "Errors come back in the shape each provider uses.",
+    "Benchmarks measure latency, throughput and failover time.",
+    "Nothing here leaves your machine.",
+    "You can inject faults to see how your app copes.",
+    "This reply comes from a local emulator of the API.",
 )
-_VOCABULARY: Final = tuple(_VOCABULARY_TEXT.split())
 
 #: Message roles after which a bound tool gets called (tool results are answered in text).
 _CALLING_ROLES: Final = frozenset({"user", "system", "developer"})
@@ -59,6 +74,10 @@ def tokenize(text: str) -> list[str]:
 def count_tokens(text: str) -> int:
     """Rough token count of ``text`` (about four characters of English per token)."""
     return len(_TOKEN_RE.findall(text))
+
+
+_SENTENCE_TOKENS: Final = tuple(tuple(tokenize(sentence)) for sentence in _SENTENCES)
+_FOLLOWING_SENTENCE_TOKENS: Final = tuple(tuple(tokenize(" " + s)) for s in _SENTENCES)
 
 
 def stable_hash(*parts: object) -> int:
@@ -111,7 +130,18 @@ def prompt_tokens(body: Mapping[str, Any]) -> list[str]:
 
 
 class PrefixCache:
-    """Remembers prompt prefixes in blocks of 128 tokens, like a server-side prompt cache."""
+    """Remembers prompt prefixes in blocks of 128 tokens, like a server-side prompt cache.
+
+    Example:
+        ```python
+        from langchain_cerebras_router.testing.answers import PrefixCache
+
+        cache = PrefixCache()
+        tokens = ["tok"] * 300
+        assert cache.cached_tokens("model", tokens) == 0
+        assert cache.cached_tokens("model", tokens) == 256
+        ```
+    """
 
     BLOCK: Final = 128
 
@@ -182,28 +212,24 @@ class Answer:
 
 
 def filler_tokens(seed: int, count: int) -> list[str]:
-    """``count`` tokens of deterministic English-like prose that ends with a period."""
+    """``count`` tokens of deterministic prose (whole sentences, cut to length, ending in ".")."""
     rng = random.Random(seed)
     tokens: list[str] = []
-    left = 0
+    previous = -1
     while len(tokens) < count:
-        if left == 0:
-            left = rng.randint(6, 14)
-            word = rng.choice(_VOCABULARY).capitalize()
-        else:
-            word = rng.choice(_VOCABULARY)
-        tokens.append(f" {word}" if tokens else word)
-        left -= 1
-        if left == 0 and len(tokens) < count:
-            tokens.append(".")
+        index = rng.randrange(len(_SENTENCES))
+        if index == previous:
+            index = (index + 1) % len(_SENTENCES)
+        previous = index
+        tokens.extend(_FOLLOWING_SENTENCE_TOKENS[index] if tokens else _SENTENCE_TOKENS[index])
+    del tokens[count:]
     if count >= 2 and tokens[-1] != ".":
         tokens[-1] = "."
-    return tokens[:count]
+    return tokens
 
 
-def _sentence(seed: int, low: int = 5, high: int = 10) -> str:
-    words = random.Random(seed).randint(low, high)
-    return "".join(filler_tokens(seed, words + 1))
+def _sentence(seed: int) -> str:
+    return _SENTENCES[random.Random(seed).randrange(len(_SENTENCES))]
 
 
 def _reasoning_mode(body: Mapping[str, Any], spec: ModelSpec, provider: Provider) -> str:
@@ -259,7 +285,19 @@ def _tool_parameters(tool: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 class AnswerBuilder:
-    """Builds the :class:`Answer` to one chat request (pure: no clock, no I/O)."""
+    """Builds the :class:`Answer` to one chat request (pure: no clock, no I/O).
+
+    Example:
+        ```python
+        from langchain_cerebras_router.testing import DEFAULT_MODELS
+        from langchain_cerebras_router.testing.answers import AnswerBuilder
+
+        spec = DEFAULT_MODELS[1]  # llama3.1-8b
+        body = {"model": spec.id, "messages": [{"role": "user", "content": "Hi"}]}
+        answer = AnswerBuilder(body, spec, "cerebras", answer_tokens=12).build()
+        assert len(answer.content) == 12 and answer.finish_reason == "stop"
+        ```
+    """
 
     def __init__(
         self, body: Mapping[str, Any], spec: ModelSpec, provider: Provider, answer_tokens: int

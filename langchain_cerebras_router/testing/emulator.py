@@ -96,7 +96,7 @@ class Emulator:
         api_keys: Iterable[str] | None = None,
         models: Iterable[ModelSpec] = (),
         clock: Callable[[], float] = time.monotonic,
-        max_recorded_requests: int = 100_000,
+        max_recorded_requests: int = 20_000,
     ) -> None:
         if tokens_per_second is not None and tokens_per_second <= 0:
             msg = f"tokens_per_second must be > 0 or None, got {tokens_per_second}"

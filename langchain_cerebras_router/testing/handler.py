@@ -70,7 +70,11 @@ class _Exchange:
 
 
 class RequestHandler:
-    """Serves both providers' APIs from one :class:`EmulatorState`."""
+    """Serves both providers' APIs from one :class:`EmulatorState`.
+
+    Internal to :class:`~langchain_cerebras_router.testing.Emulator`, which runs it on an
+    :class:`~langchain_cerebras_router.testing.http11.HttpServer`.
+    """
 
     def __init__(
         self,

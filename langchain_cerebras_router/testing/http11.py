@@ -238,7 +238,32 @@ Handler = Callable[[HttpRequest, HttpResponder], Awaitable[None]]
 
 
 class HttpServer:
-    """Serves ``handler`` on one asyncio loop; one task per connection, keep-alive."""
+    r"""Serves ``handler`` on one asyncio loop; one task per connection, keep-alive.
+
+    Example:
+        ```python
+        import asyncio
+
+        from langchain_cerebras_router.testing.http11 import HttpServer
+
+
+        async def hello(request, responder):
+            await responder.send(200, [("content-type", "text/plain")], b"hi")
+
+
+        async def main():
+            server = HttpServer(hello, "127.0.0.1", 0)
+            port = await server.start()
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            print(await reader.readuntil(b"hi"))
+            writer.close()
+            await server.close()
+
+
+        asyncio.run(main())
+        ```
+    """
 
     def __init__(self, handler: Handler, host: str, port: int, *, backlog: int = 4096) -> None:
         self._handler = handler

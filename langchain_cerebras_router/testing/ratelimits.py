@@ -56,7 +56,18 @@ class QuotaState:
 
 
 class RateLimiter:
-    """Requests-per-day and tokens-per-minute windows with an injectable clock."""
+    """Requests-per-day and tokens-per-minute windows with an injectable clock.
+
+    Example:
+        ```python
+        from langchain_cerebras_router.testing.ratelimits import RateLimiter
+
+        limiter = RateLimiter(requests_per_day=1, tokens_per_minute=1000, clock=lambda: 0.0)
+        state, retry_after = limiter.acquire(tokens=10)
+        assert retry_after is None and state.requests_remaining == 0
+        assert limiter.acquire(tokens=10)[1] == 86_400.0
+        ```
+    """
 
     def __init__(
         self,

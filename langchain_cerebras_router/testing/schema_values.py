@@ -69,7 +69,20 @@ def capitalised_phrases(text: str) -> list[str]:
 
 
 class TextFacts:
-    """Values found in the user's text, handed out in order as a schema asks for them."""
+    """Values found in the user's text, handed out in order as a schema asks for them.
+
+    Example:
+        ```python
+        from langchain_cerebras_router.testing.schema_values import TextFacts, value_for_schema
+
+        facts = TextFacts("Add 3 and 4", filler=lambda path: path)
+        schema = {
+            "type": "object",
+            "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        }
+        assert value_for_schema(schema, facts) == {"a": 3, "b": 4}
+        ```
+    """
 
     def __init__(self, text: str, filler: Callable[[str], str]) -> None:
         """Collect quoted strings, capitalised phrases and numbers from ``text``.
@@ -98,7 +111,10 @@ class TextFacts:
 
 
 class SchemaValueGenerator:
-    """Generates one value for a schema (and its ``$defs``) from :class:`TextFacts`."""
+    """Generates one value for a schema (and its ``$defs``) from :class:`TextFacts`.
+
+    Use it through :func:`value_for_schema` (see :class:`TextFacts` for an example).
+    """
 
     def __init__(self, root: Mapping[str, Any], facts: TextFacts) -> None:
         """Bind the root schema (for ``$ref``) and the facts to draw from."""

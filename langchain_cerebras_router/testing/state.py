@@ -32,6 +32,19 @@ class RecordedRequest:
         status: The HTTP status sent, or ``None`` when the connection was dropped first.
         model: The requested model id, if any.
         time: ``time.time()`` when the request was answered.
+
+    Example:
+        ```python
+        import httpx
+
+        from langchain_cerebras_router.testing import Emulator
+
+        with Emulator() as emu:
+            httpx.get(f"{emu.base_url}/v1/models", headers={"Authorization": "Bearer k"})
+            [record] = emu.requests
+            assert (record.provider, record.path, record.status) == ("cerebras", "/v1/models", 200)
+            assert record.headers["authorization"] == "Bearer <redacted>"
+        ```
     """
 
     provider: Provider | None
@@ -76,7 +89,10 @@ class _Injection:
 
 
 class EmulatorState:
-    """Everything the server reads per request and the public API changes at run time."""
+    """Everything the server reads per request and the public API changes at run time.
+
+    Internal to :class:`~langchain_cerebras_router.testing.Emulator`, which wraps it.
+    """
 
     def __init__(
         self,
@@ -84,7 +100,7 @@ class EmulatorState:
         answer_tokens: int,
         *,
         clock: Callable[[], float] = time.monotonic,
-        max_recorded_requests: int = 100_000,
+        max_recorded_requests: int = 20_000,
     ) -> None:
         """Keep the constructor defaults so :meth:`reset` can restore them."""
         self._lock = threading.Lock()

@@ -48,6 +48,10 @@ REASONING_FORMATS: Final[dict[Provider, frozenset[str]]] = {
     "cerebras": frozenset({"parsed", "raw", "hidden", "none", "text_parsed"}),
     "groq": frozenset({"parsed", "raw", "hidden"}),
 }
+SERVICE_TIERS: Final[dict[Provider, frozenset[str]]] = {
+    "cerebras": frozenset({"auto", "default", "flex", "priority"}),
+    "groq": frozenset({"auto", "on_demand", "flex", "performance"}),
+}
 STRICT_FORBIDDEN_KEYWORDS: Final = (
     "minItems",
     "maxItems",
@@ -221,6 +225,10 @@ def validate_chat(
     _check_common(body, provider)
     if body.get("parallel_tool_calls") not in (None, True, False):
         raise _bad("body.parallel_tool_calls: must be a boolean", "parallel_tool_calls")
+    tier = body.get("service_tier")
+    if tier is not None and tier not in SERVICE_TIERS[provider]:
+        allowed = "|".join(sorted(SERVICE_TIERS[provider]))
+        raise _bad(f"body.service_tier: must be one of {allowed}", "service_tier")
     effort = body.get("reasoning_effort")
     if effort is not None and effort not in REASONING_EFFORTS[provider]:
         allowed = "|".join(sorted(REASONING_EFFORTS[provider]))

@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 from typing import Any, Final
 
 from langchain_cerebras_router.testing.answers import Answer, stable_hash
@@ -22,6 +23,11 @@ _MIN_QUEUE_TIME: Final = 0.000_12
 
 def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _string(text: str) -> str:
+    """A JSON string literal (the C-accelerated encoder; non-ASCII kept as is)."""
+    return encode_basestring(text)
 
 
 def new_id(prefix: str, size: int = 24) -> str:
@@ -109,7 +115,17 @@ def broken_arguments(arguments: str) -> str:
 
 
 class ChatWire:
-    """Builds one response's bodies and frames for a provider (chat or text completion)."""
+    r"""Builds one response's bodies and frames for a provider (chat or text completion).
+
+    Example:
+        ```python
+        from langchain_cerebras_router.testing.wire import ChatWire
+
+        wire = ChatWire("cerebras", "llama3.1-8b")
+        frame = wire.content_frames([" Hello"])[0]
+        assert frame.startswith(b"data: {") and frame.endswith(b"}\n\n")
+        ```
+    """
 
     def __init__(self, provider: Provider, model: str, *, text_completion: bool = False) -> None:
         """Fix the ids and templates of one response."""
@@ -148,12 +164,12 @@ class ChatWire:
     def content_frames(self, tokens: Sequence[str]) -> list[bytes]:
         """One chunk per content token."""
         if self.text_completion:
-            return [self._frame(f'"text":{_dumps(token)}') for token in tokens]
-        return [self._frame(f'"delta":{{"content":{_dumps(token)}}}') for token in tokens]
+            return [self._frame(f'"text":{_string(token)}') for token in tokens]
+        return [self._frame(f'"delta":{{"content":{_string(token)}}}') for token in tokens]
 
     def reasoning_frames(self, tokens: Sequence[str]) -> list[bytes]:
         """One chunk per reasoning token (``delta.reasoning``)."""
-        return [self._frame(f'"delta":{{"reasoning":{_dumps(token)}}}') for token in tokens]
+        return [self._frame(f'"delta":{{"reasoning":{_string(token)}}}') for token in tokens]
 
     def tool_call_frame(self, index: int, call_id: str, name: str, arguments: str) -> bytes:
         """A whole tool call in one chunk."""

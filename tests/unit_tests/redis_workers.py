@@ -29,6 +29,11 @@ def init(barrier: Any) -> None:
     _barrier = barrier
 
 
+def ready() -> int:
+    """A no-op task (submitting it starts the pool's processes)."""
+    return os.getpid()
+
+
 def meet() -> None:
     _barrier.wait(timeout=BARRIER_TIMEOUT)
 

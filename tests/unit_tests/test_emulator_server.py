@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -204,33 +203,20 @@ def test_cli_rejects_bad_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown fault kind" in capsys.readouterr().err
 
 
-def test_cli_serves_until_terminated(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+def test_cli_serves_until_terminated() -> None:
+    command = [sys.executable, "-m", "langchain_cerebras_router.testing", "--port", "0"]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "langchain_cerebras_router.testing",
-            "--port",
-            str(port),
-            "--fault",
-            "status:503",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+        [*command, "--fault", "status:503"], stdout=subprocess.PIPE, text=True
     )
     try:
         assert process.stdout is not None
         first = process.stdout.readline()
-        assert f"http://127.0.0.1:{port}" in first
+        url = first.rsplit(" ", 1)[-1].strip()
+        assert url.startswith("http://127.0.0.1:")
         exports = [process.stdout.readline() for _ in range(5)]
-        assert f"  export CEREBRAS_BASE_URL=http://127.0.0.1:{port}\n" in exports
-        assert f"  export GROQ_API_BASE=http://127.0.0.1:{port}\n" in exports
-        response = httpx.post(
-            f"http://127.0.0.1:{port}/v1/chat/completions", json=BODY, headers=AUTH
-        )
+        assert f"  export CEREBRAS_BASE_URL={url}\n" in exports
+        assert f"  export GROQ_API_BASE={url}\n" in exports
+        response = httpx.post(f"{url}/v1/chat/completions", json=BODY, headers=AUTH)
         assert response.status_code == 503
     finally:
         process.terminate()

@@ -295,12 +295,14 @@ def test_tcp_warming_on_client_construction(emu: Emulator) -> None:
 
 
 def test_legacy_completions(emu: Emulator, cerebras: Cerebras) -> None:
-    reply = cerebras.completions.create(
+    reply: Any = cerebras.completions.create(
         model="llama3.1-8b", prompt="Once upon a time", max_tokens=5
     )
     assert reply.choices[0].finish_reason == "length"
     assert reply.usage.completion_tokens == 5
-    chunks = list(cerebras.completions.create(model="llama3.1-8b", prompt="Once", stream=True))
+    chunks: list[Any] = list(
+        cerebras.completions.create(model="llama3.1-8b", prompt="Once", stream=True)
+    )
     assert len([c for c in chunks if c.choices and c.choices[0].text]) == 24
 
 

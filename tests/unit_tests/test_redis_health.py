@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
 import multiprocessing
@@ -23,6 +24,7 @@ from typing import Any
 import pytest
 import redis
 
+from benchmarks import fleet_simulation
 from langchain_cerebras_router.failures import FailureKind
 from langchain_cerebras_router.health import (
     Admission,
@@ -44,7 +46,7 @@ pytestmark = pytest.mark.skipif(
     reason="redis-server is not installed (apt-get install redis-server; .ci/run installs it)",
 )
 
-WORKERS = 4
+WORKERS = 3
 LOGGER = "langchain_cerebras_router.redis_health"
 ROUTE = th.ROUTE
 RATE = th.RATE
@@ -204,6 +206,19 @@ def test_other_namespaces_are_untouched(make_store: Callable[..., RedisHealthSto
     assert mine.admit(ROUTE).allowed
 
 
+def test_fleet_simulation_gives_the_same_numbers_on_redis(
+    make_store: Callable[..., RedisHealthStore],
+) -> None:
+    """The fleet simulation's 'shared' mode, run on Redis, matches the in-memory store."""
+    config = fleet_simulation.FleetConfig(replicas=10, duration_s=120.0)
+    in_memory = fleet_simulation.simulate(config, shared=True).summary(config)
+    on_redis = fleet_simulation.simulate(
+        config, shared=True, store_factory=lambda clock: make_store(clock=clock)
+    ).summary(config)
+    assert in_memory["rate_limited"] > 0
+    assert on_redis == in_memory
+
+
 # --------------------------------------------------------------------------- keys
 
 
@@ -245,14 +260,18 @@ def test_admit_on_an_unknown_route_writes_nothing(
 # --------------------------------------------------------------------------- processes
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def pool() -> Iterator[ProcessPoolExecutor]:
+    """Worker processes, spawned when the module starts so that their imports overlap with
+    the in-process tests; the pool is shut down without waiting for the workers to exit."""
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS)
-    with ProcessPoolExecutor(
+    executor = ProcessPoolExecutor(
         WORKERS, mp_context=ctx, initializer=redis_workers.init, initargs=(barrier,)
-    ) as executor:
-        yield executor
+    )
+    executor.submit(redis_workers.ready)  # starts every worker process now
+    yield executor
+    executor.shutdown(wait=False, cancel_futures=True)
 
 
 def in_every_worker(
@@ -430,6 +449,28 @@ async def test_a_hung_redis_costs_one_timeout_then_nothing(
     assert len(warnings_of(caplog)) == 1
     assert "TimeoutError" in warnings_of(caplog)[0].getMessage()
     store.close()
+    fresh = RedisHealthStore(silent_server, clock=clock, timeout=0.05)
+    assert (await fresh.aadmit(ROUTE)).allowed
+    assert fresh.using_fallback
+    assert len(warnings_of(caplog)) == 2  # one per store
+    await fresh.aclose()
+
+
+async def test_one_async_client_per_event_loop(store: RedisHealthStore) -> None:
+    await store.arecord_success(ROUTE, ttft=0.1, latency=0.2)
+
+    def in_another_loop() -> None:
+        async def work() -> None:
+            await store.arecord_success(ROUTE, ttft=0.3, latency=0.4)
+
+        asyncio.run(work())
+
+    await asyncio.to_thread(in_another_loop)
+    assert (await store.asnapshot(ROUTE)).successes == 2
+    assert len(store._async) == 2  # the other loop is closed now: dropped on next new loop
+    await asyncio.to_thread(in_another_loop)
+    assert len(store._async) == 2
+    await store.aclose()
 
 
 def test_router_keeps_answering_when_redis_dies(

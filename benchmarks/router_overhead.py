@@ -1,0 +1,188 @@
+"""(c) RoutedChatModel overhead over ChatCerebras alone.
+
+The router has two routes on the emulator (its own process): Cerebras and Groq, with
+priority ``ultimate_speed`` so that Cerebras answers every call. Compared with the same
+``ChatCerebras`` called directly, round-robin: invoke, ainvoke, and stream / astream of a
+short (24-token) and a long (4,000-token) answer.
+
+Target: router <= 1.05x ChatCerebras (time per call; for long streams, time per chunk).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from benchmarks.common import (
+    API_KEY,
+    CEREBRAS_MODEL,
+    GROQ_MODEL,
+    BenchmarkResult,
+    Chart,
+    Target,
+    ainterleave,
+    emulator_process,
+    interleave,
+    summarize,
+)
+
+DIRECT = "ChatCerebras"
+ROUTER = "RoutedChatModel"
+PROMPT = "Say hello"
+SHORT_TOKENS = 24
+LONG_TOKENS = 4000
+
+
+def _sizes(quick: bool, tiny: bool) -> tuple[int, int, int, int]:
+    """``(short iterations, warmup, long-stream runs, long answer tokens)``."""
+    if tiny:
+        return 3, 1, 1, 200
+    if quick:
+        return 30, 5, 2, LONG_TOKENS
+    return 500, 20, 7, LONG_TOKENS
+
+
+def _models(url: str) -> tuple[Any, Any]:
+    from langchain_groq import ChatGroq
+
+    from langchain_cerebras_router import ChatCerebras, RoutedChatModel
+
+    direct = ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url)
+    router = RoutedChatModel(
+        routes={
+            "cerebras": ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url),
+            "groq": ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=url),
+        },
+        priority="ultimate_speed",
+    )
+    return direct, router
+
+
+def _drain(model: Any, max_tokens: int) -> int:
+    return sum(1 for chunk in model.stream(PROMPT, max_tokens=max_tokens) if chunk.content)
+
+
+async def _adrain(model: Any, max_tokens: int) -> int:
+    count = 0
+    async for chunk in model.astream(PROMPT, max_tokens=max_tokens):
+        if chunk.content:
+            count += 1
+    return count
+
+
+def _sync_samples(
+    direct: Any, router: Any, iterations: int, warmup: int, runs: int, long_tokens: int
+) -> dict[tuple[str, str], dict[str, list[float]]]:
+    models = {DIRECT: direct, ROUTER: router}
+    invoke: dict[str, Callable[[], object]] = {
+        n: (lambda m=m: m.invoke(PROMPT, max_tokens=SHORT_TOKENS)) for n, m in models.items()
+    }
+    short: dict[str, Callable[[], object]] = {
+        n: (lambda m=m: _drain(m, SHORT_TOKENS)) for n, m in models.items()
+    }
+    long: dict[str, Callable[[], object]] = {
+        n: (lambda m=m: _drain(m, long_tokens)) for n, m in models.items()
+    }
+    return {
+        ("invoke", "short"): interleave(invoke, iterations=iterations, warmup=warmup),
+        ("stream", "short"): interleave(short, iterations=iterations, warmup=warmup),
+        ("stream", "long"): interleave(long, iterations=runs, warmup=1),
+    }
+
+
+async def _async_samples(
+    direct: Any, router: Any, iterations: int, warmup: int, runs: int, long_tokens: int
+) -> dict[tuple[str, str], dict[str, list[float]]]:
+    models = {DIRECT: direct, ROUTER: router}
+    invoke: dict[str, Callable[[], Awaitable[object]]] = {
+        n: (lambda m=m: m.ainvoke(PROMPT, max_tokens=SHORT_TOKENS)) for n, m in models.items()
+    }
+    short: dict[str, Callable[[], Awaitable[object]]] = {
+        n: (lambda m=m: _adrain(m, SHORT_TOKENS)) for n, m in models.items()
+    }
+    long: dict[str, Callable[[], Awaitable[object]]] = {
+        n: (lambda m=m: _adrain(m, long_tokens)) for n, m in models.items()
+    }
+    return {
+        ("ainvoke", "short"): await ainterleave(invoke, iterations=iterations, warmup=warmup),
+        ("astream", "short"): await ainterleave(short, iterations=iterations, warmup=warmup),
+        ("astream", "long"): await ainterleave(long, iterations=runs, warmup=1),
+    }
+
+
+def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
+    """Measure the router against ChatCerebras alone, side by side."""
+    iterations, warmup, runs, long_tokens = _sizes(quick, tiny)
+    with emulator_process(answer_tokens=long_tokens) as url:
+        direct, router = _models(url)
+        probe = router.invoke(PROMPT, max_tokens=SHORT_TOKENS)
+        answered_by = probe.response_metadata["routing"]["route"]
+        samples = _sync_samples(direct, router, iterations, warmup, runs, long_tokens)
+        samples.update(
+            asyncio.run(_async_samples(direct, router, iterations, warmup, runs, long_tokens))
+        )
+    rows: list[dict[str, Any]] = []
+    targets: list[Target] = []
+    answers = {"short": f"{SHORT_TOKENS} tokens", "long": f"{long_tokens:,} tokens"}
+    for (api, size), by_model in samples.items():
+        base = summarize(by_model[DIRECT])
+        for model, seconds in by_model.items():
+            stats = summarize(seconds)
+            rows.append(
+                {
+                    "api": api,
+                    "answer": answers[size],
+                    "model": model,
+                    "calls": len(seconds),
+                    "median_ms": stats["median_ms"],
+                    "p99_ms": stats["p99_ms"],
+                    "added_us": (stats["median_ms"] - base["median_ms"]) * 1e3,
+                    "vs_ChatCerebras": stats["median_ms"] / base["median_ms"],
+                }
+            )
+        ratio = rows[-1]["vs_ChatCerebras"]
+        targets.append(
+            Target(
+                f"c.{api}_{size}",
+                f"RoutedChatModel / ChatCerebras median time, {api} ({answers[size]})",
+                ratio,
+                "<=",
+                1.05,
+            )
+        )
+    return BenchmarkResult(
+        name="router_overhead",
+        title="(c) RoutedChatModel overhead over ChatCerebras alone",
+        columns=["api", "answer", "model", "calls", "median_ms", "p99_ms", "added_us", "vs_ChatCerebras"],
+        rows=rows,
+        targets=targets,
+        charts=[
+            Chart(
+                "median time per call (short answers)",
+                y="median_ms",
+                ylabel="ms per call (median)",
+                x=("api", "model"),
+                group="model",
+                where={"answer": answers["short"]},
+            ),
+            Chart(
+                f"median time per {long_tokens:,}-token stream",
+                y="median_ms",
+                ylabel="ms per stream (median)",
+                x=("api", "model"),
+                group="model",
+                where={"answer": answers["long"]},
+            ),
+        ],
+        params={
+            "short_iterations": iterations,
+            "warmup": warmup,
+            "long_stream_runs": runs,
+            "short_answer_tokens": SHORT_TOKENS,
+            "long_answer_tokens": long_tokens,
+            "router": "routes cerebras + groq, priority ultimate_speed, defaults otherwise",
+            "answered_by": answered_by,
+        },
+        notes=[f"An untimed probe call through the router was answered by {answered_by!r}."],
+    ).to_dict()

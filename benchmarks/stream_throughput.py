@@ -1,0 +1,238 @@
+"""(b) Stream throughput: content chunks per second for a 4,000-token answer.
+
+The emulator (its own process) streams one token per chunk as fast as it can, so the
+client is the bottleneck: chunks/s is the rate at which each client turns SSE events into
+what it yields. Contenders: the raw SDK (sync and async), ``ChatCerebras.stream`` /
+``astream`` and ``langchain-cerebras`` ``stream`` / ``astream``, run round-robin.
+
+Target: ChatCerebras chunks/s >= 0.8x the raw SDK's (sync vs sync, async vs async).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from benchmarks.common import (
+    API_KEY,
+    CEREBRAS_MODEL,
+    BenchmarkResult,
+    Chart,
+    Target,
+    emulator_process,
+    percentile,
+)
+
+RAW = "raw cerebras-cloud-sdk"
+OURS = "ChatCerebras (this package)"
+LANGCHAIN_CEREBRAS = "langchain-cerebras"
+PROMPT = "Write a long story"
+ANSWER_TOKENS = 4000
+MAX_TOKENS = 4096
+
+
+def _sizes(quick: bool, tiny: bool) -> tuple[int, int]:
+    """``(answer_tokens, runs per contender)``."""
+    if tiny:
+        return 200, 1
+    if quick:
+        return ANSWER_TOKENS, 2
+    return ANSWER_TOKENS, 7
+
+
+def _models(url: str) -> dict[str, Any]:
+    from langchain_cerebras import ChatCerebras as LangchainCerebras
+
+    from langchain_cerebras_router import ChatCerebras
+
+    return {
+        OURS: ChatCerebras(
+            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url, max_tokens=MAX_TOKENS
+        ),
+        LANGCHAIN_CEREBRAS: LangchainCerebras(
+            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=f"{url}/v1", max_tokens=MAX_TOKENS
+        ),
+    }
+
+
+def _sync_contenders(url: str) -> dict[str, Callable[[], int]]:
+    from cerebras.cloud.sdk import Cerebras
+
+    raw = Cerebras(api_key=API_KEY, base_url=url, warm_tcp_connection=False, max_retries=0)
+
+    def raw_stream() -> int:
+        count = 0
+        for chunk in raw.chat.completions.create(
+            model=CEREBRAS_MODEL,
+            messages=[{"role": "user", "content": PROMPT}],
+            max_completion_tokens=MAX_TOKENS,
+            stream=True,
+        ):
+            if chunk.choices and chunk.choices[0].delta.content:  # type: ignore[union-attr]
+                count += 1
+        return count
+
+    def lc_stream(model: Any) -> int:
+        return sum(1 for chunk in model.stream(PROMPT) if chunk.content)
+
+    contenders: dict[str, Callable[[], int]] = {RAW: raw_stream}
+    for name, model in _models(url).items():
+        contenders[name] = lambda model=model: lc_stream(model)
+    return contenders
+
+
+def _async_contenders(url: str) -> tuple[dict[str, Callable[[], Awaitable[int]]], Any]:
+    from cerebras.cloud.sdk import AsyncCerebras
+
+    raw = AsyncCerebras(api_key=API_KEY, base_url=url, warm_tcp_connection=False, max_retries=0)
+
+    async def raw_stream() -> int:
+        count = 0
+        stream = await raw.chat.completions.create(
+            model=CEREBRAS_MODEL,
+            messages=[{"role": "user", "content": PROMPT}],
+            max_completion_tokens=MAX_TOKENS,
+            stream=True,
+        )
+        async for chunk in stream:  # type: ignore[union-attr]
+            if chunk.choices and chunk.choices[0].delta.content:
+                count += 1
+        return count
+
+    async def lc_astream(model: Any) -> int:
+        count = 0
+        async for chunk in model.astream(PROMPT):
+            if chunk.content:
+                count += 1
+        return count
+
+    contenders: dict[str, Callable[[], Awaitable[int]]] = {RAW: raw_stream}
+    for name, model in _models(url).items():
+        contenders[name] = lambda model=model: lc_astream(model)
+    return contenders, raw
+
+
+def _measure_sync(contenders: dict[str, Callable[[], int]], runs: int) -> dict[str, list[float]]:
+    """Chunks/s per run, round-robin after one untimed warm-up run each."""
+    for call in contenders.values():
+        call()
+    rates: dict[str, list[float]] = {name: [] for name in contenders}
+    names = list(contenders)
+    for run_index in range(runs):
+        shift = run_index % len(names)
+        for name in names[shift:] + names[:shift]:
+            started = time.perf_counter()
+            chunks = contenders[name]()
+            rates[name].append(chunks / (time.perf_counter() - started))
+    return rates
+
+
+async def _measure_async(url: str, runs: int) -> tuple[dict[str, list[float]], int]:
+    contenders, raw = _async_contenders(url)
+    try:
+        chunks_seen = 0
+        for call in contenders.values():
+            chunks_seen = await call()
+        rates: dict[str, list[float]] = {name: [] for name in contenders}
+        names = list(contenders)
+        for run_index in range(runs):
+            shift = run_index % len(names)
+            for name in names[shift:] + names[:shift]:
+                started = time.perf_counter()
+                chunks = await contenders[name]()
+                rates[name].append(chunks / (time.perf_counter() - started))
+        return rates, chunks_seen
+    finally:
+        await raw.close()
+
+
+def _rows(api: str, rates: dict[str, list[float]], chunks: int) -> list[dict[str, Any]]:
+    raw = percentile(rates[RAW], 0.5)
+    rows = []
+    for client, values in rates.items():
+        median = percentile(values, 0.5)
+        rows.append(
+            {
+                "api": api,
+                "client": client,
+                "runs": len(values),
+                "content_chunks": chunks,
+                "chunks_per_s": median,
+                "us_per_chunk": 1e6 / median,
+                "added_us_per_chunk": 1e6 / median - 1e6 / raw,
+                "vs_raw": median / raw,
+            }
+        )
+    return rows
+
+
+def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
+    """Measure content chunks/s of each client on one long streamed answer."""
+    answer_tokens, runs = _sizes(quick, tiny)
+    with emulator_process(answer_tokens=answer_tokens) as url:
+        sync_contenders = _sync_contenders(url)
+        chunks = sync_contenders[RAW]()
+        sync_rates = _measure_sync(sync_contenders, runs)
+        async_rates, async_chunks = asyncio.run(_measure_async(url, runs))
+    rows = _rows("stream (sync)", sync_rates, chunks) + _rows(
+        "astream (async)", async_rates, async_chunks
+    )
+    by_key = {(r["api"], r["client"]): r for r in rows}
+    targets = [
+        Target(
+            "b.stream_vs_raw",
+            "ChatCerebras.stream chunks/s / raw SDK sync stream chunks/s",
+            by_key[("stream (sync)", OURS)]["vs_raw"],
+            ">=",
+            0.8,
+        ),
+        Target(
+            "b.astream_vs_raw",
+            "ChatCerebras.astream chunks/s / raw SDK async stream chunks/s",
+            by_key[("astream (async)", OURS)]["vs_raw"],
+            ">=",
+            0.8,
+        ),
+    ]
+    return BenchmarkResult(
+        name="stream_throughput",
+        title=f"(b) stream throughput, {answer_tokens:,}-token answer",
+        columns=[
+            "api",
+            "client",
+            "runs",
+            "content_chunks",
+            "chunks_per_s",
+            "us_per_chunk",
+            "added_us_per_chunk",
+            "vs_raw",
+        ],
+        rows=rows,
+        targets=targets,
+        charts=[
+            Chart(
+                "content chunks per second (median of runs; higher is better)",
+                y="chunks_per_s",
+                ylabel="content chunks / s",
+                x=("api", "client"),
+                group="api",
+            )
+        ],
+        params={
+            "answer_tokens": answer_tokens,
+            "max_completion_tokens": MAX_TOKENS,
+            "runs_per_client": runs,
+            "emulator": "separate process, streams as fast as it can",
+        },
+        notes=[
+            "A content chunk is one yielded chunk with non-empty text (one token here).",
+            "us_per_chunk = 1 / chunks_per_s: the client's cost per chunk, server included.",
+        ],
+        series={
+            f"{api} {client}": values
+            for api, rates in (("stream", sync_rates), ("astream", async_rates))
+            for client, values in rates.items()
+        },
+    ).to_dict()

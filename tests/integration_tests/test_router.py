@@ -1,0 +1,378 @@
+"""RoutedChatModel behaviour on the emulator: policy, failover rules, health, hedging."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from cerebras.cloud.sdk import BadRequestError
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.tools import tool
+from langchain_groq import ChatGroq
+from pydantic import BaseModel
+
+from langchain_cerebras_router import (
+    AllRoutesFailedError,
+    ChatCerebras,
+    InMemoryHealthStore,
+    InvalidToolChoiceError,
+    RoutedChatModel,
+)
+from langchain_cerebras_router.health import BreakerConfig
+from langchain_cerebras_router.testing import Emulator, Fault
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def cerebras(emulator: Emulator, **kwargs: Any) -> ChatCerebras:
+    return ChatCerebras(api_key="k", base_url=emulator.base_url, **kwargs)
+
+
+def groq(emulator: Emulator, model: str = "llama-3.3-70b-versatile") -> ChatGroq:
+    return ChatGroq(model=model, api_key="k", base_url=emulator.base_url)
+
+
+def router(emulator: Emulator, **kwargs: Any) -> RoutedChatModel:
+    kwargs.setdefault("priority", "ultimate_speed")
+    kwargs.setdefault("timeout", 2.0)
+    return RoutedChatModel(
+        routes={"cerebras": cerebras(emulator), "groq": groq(emulator)}, **kwargs
+    )
+
+
+def answered_by(message: AIMessage) -> str:
+    return str(message.response_metadata["routing"]["route"])
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the weather in a city."""
+    return f"sunny in {city}"
+
+
+class Answer(BaseModel):
+    answer: str
+    confidence: int
+
+
+class Note(BaseModel):
+    title: str
+    body: str
+
+
+# ------------------------------------------------------------------ construction
+
+
+def test_sequence_routes_are_named_by_provider(emulator: Emulator) -> None:
+    model = RoutedChatModel(routes=[cerebras(emulator), groq(emulator), groq(emulator, "llama-3.1-8b-instant")])
+    assert list(model.routes) == ["cerebras", "groq", "groq/llama-3.1-8b-instant"]
+
+
+def test_members_lose_their_sdk_retries(emulator: Emulator) -> None:
+    model = RoutedChatModel(routes={"c": cerebras(emulator, max_retries=5), "g": groq(emulator)})
+    assert model.routes["c"].max_retries == 0  # type: ignore[attr-defined]
+    assert model.routes["g"].max_retries == 0  # type: ignore[attr-defined]
+
+
+def test_drop_in_construction_from_env(emulator_env: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    model = RoutedChatModel(
+        model="llama-3.3-70b-versatile", temperature=0.2, max_tokens=64, timeout=5, max_retries=1, streaming=False
+    )
+    assert list(model.routes) == ["cerebras", "groq", "groq/deepseek-r1-distill-llama-70b"]
+    assert model.routes["cerebras"].model_id == "gpt-oss-120b"  # type: ignore[attr-defined]
+    assert model.routes["groq"].model_name == "llama-3.3-70b-versatile"  # type: ignore[attr-defined]
+    # No network I/O at construction.
+    assert emulator_env.requests == []
+    message = model.invoke("hello")
+    assert answered_by(message) == "groq"  # balanced: Groq first, as the seed
+
+
+def test_drop_in_skips_providers_without_keys(
+    emulator_env: Emulator, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("CEREBRAS_API_KEY")
+    with caplog.at_level(logging.INFO, logger="langchain_cerebras_router"):
+        model = RoutedChatModel(model="llama-3.3-70b-versatile")
+    assert "cerebras" not in model.routes
+    assert "no CEREBRAS_API_KEY" in caplog.text
+
+
+def test_no_route_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CEREBRAS_API_KEY", "GROQ_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ValueError, match="no route"):
+        RoutedChatModel(model="llama-3.3-70b-versatile")
+
+
+def test_default_priority_from_env(emulator_env: Emulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LANGCHAIN_ROUTER_PRIORITY", "ultimate_speed")
+    model = RoutedChatModel(model="llama-3.3-70b-versatile")
+    assert answered_by(model.invoke("hi")) == "cerebras"
+
+
+def test_unknown_priority_is_rejected(emulator: Emulator) -> None:
+    with pytest.raises(ValueError, match="priority"):
+        router(emulator, priority="warp")
+
+
+# ------------------------------------------------------------------ policy
+
+
+@pytest.mark.parametrize(
+    ("priority", "expected"),
+    [("ultimate_speed", "cerebras"), ("speed", "groq"), ("balanced", "groq"), ("quality", "groq")],
+)
+def test_priority_picks_the_first_route(emulator: Emulator, priority: str, expected: str) -> None:
+    assert answered_by(router(emulator, priority=priority).invoke("hi")) == expected
+
+
+def test_priority_per_call_by_kwarg_and_config(emulator: Emulator) -> None:
+    model = router(emulator, priority="speed")
+    assert answered_by(model.invoke("hi", priority="ultimate_speed")) == "cerebras"
+    config = {"configurable": {"priority": "ultimate_speed"}}
+    assert answered_by(model.invoke("hi", config=config)) == "cerebras"  # type: ignore[arg-type]
+    assert answered_by(asyncio.run(model.ainvoke("hi", config=config))) == "cerebras"  # type: ignore[arg-type]
+    assert answered_by(model.invoke("hi")) == "groq"
+
+
+def test_langsmith_params_follow_the_first_route(emulator: Emulator) -> None:
+    model = router(emulator)
+    assert model._get_ls_params()["ls_provider"] == "cerebras"
+    assert model._get_ls_params(priority="speed")["ls_provider"] == "groq"
+
+
+# ------------------------------------------------------------------ failover rules
+
+
+def test_bad_request_is_not_hidden_by_failover(emulator: Emulator) -> None:
+    emulator.inject(Fault.status(400), provider="cerebras")
+    with pytest.raises(BadRequestError):
+        router(emulator).invoke("hi")
+    assert emulator.request_count("groq") == 0
+
+
+def test_failover_on_bad_request_when_asked(emulator: Emulator) -> None:
+    emulator.inject(Fault.status(400), provider="cerebras")
+    assert answered_by(router(emulator, failover_on_bad_request=True).invoke("hi")) == "groq"
+
+
+def test_invalid_history_fails_fast_without_any_request(emulator: Emulator) -> None:
+    from langchain_core.messages import ToolMessage
+
+    from langchain_cerebras_router import InvalidMessagesError
+
+    model = router(emulator)
+    with pytest.raises(InvalidMessagesError, match="tool_call_id"):
+        model.invoke([HumanMessage("hi"), ToolMessage("42", tool_call_id="call_missing")])
+    assert emulator.requests == []
+
+
+def test_unauthorized_route_is_disabled(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    model = router(emulator)
+    emulator.inject(Fault.unauthorized(), provider="cerebras")
+    assert answered_by(model.invoke("hi")) == "groq"
+    assert "disabled" in caplog.text
+    second = model.invoke("hi")
+    assert answered_by(second) == "groq"
+    assert second.response_metadata["routing"]["attempts"][0]["outcome"] == "skipped"
+    assert emulator.request_count("cerebras") == 1
+
+
+def test_every_route_failing_raises_one_error_listing_attempts(emulator: Emulator) -> None:
+    model = router(emulator, max_retries=0)
+    emulator.inject(Fault.status(503), provider="cerebras")
+    emulator.inject(Fault.status(502), provider="groq")
+    with pytest.raises(AllRoutesFailedError) as caught:
+        model.invoke("hi")
+    error = caught.value
+    assert [a.route for a in error.attempts] == ["cerebras", "groq"]
+    assert "HTTP 503" in str(error) and "HTTP 502" in str(error)
+    assert error.failure_kind == "server_error"
+
+
+def test_router_retries_a_pass_after_all_routes_failed(emulator: Emulator) -> None:
+    model = router(emulator, max_retries=1)
+    emulator.inject(Fault.status(503), provider="cerebras")
+    emulator.inject(Fault.status(503), provider="groq")
+    message = model.invoke("hi")
+    outcomes = [(a["route"], a["outcome"]) for a in message.response_metadata["routing"]["attempts"]]
+    assert outcomes[:2] == [("cerebras", "failed"), ("groq", "failed")]
+    assert outcomes[-1][1] == "answered"
+
+
+def test_deadline_bounds_the_whole_call(emulator: Emulator) -> None:
+    model = router(emulator, timeout=5.0, deadline=0.3, max_retries=0)
+    emulator.inject(Fault.stall(0, 30), provider="cerebras")
+    emulator.inject(Fault.stall(0, 30), provider="groq")
+    with pytest.raises(AllRoutesFailedError, match="deadline"):
+        model.invoke("hi")
+
+
+async def test_async_member_stuck_is_abandoned(emulator: Emulator) -> None:
+    model = router(emulator, timeout=0.2)
+    emulator.inject(Fault.slow_first_token(30), provider="cerebras")
+    message = await model.ainvoke("hi")
+    assert answered_by(message) == "groq"
+    assert message.response_metadata["routing"]["attempts"][0]["failure_kind"] == "timeout"
+
+
+# ------------------------------------------------------------------ health
+
+
+def test_circuit_breaker_opens_then_probes(emulator: Emulator) -> None:
+    clock = FakeClock()
+    health = InMemoryHealthStore(BreakerConfig(failure_threshold=2, open_seconds=30), clock=clock)
+    model = router(emulator, health=health)
+    emulator.inject(Fault.status(503), provider="cerebras", times=2)
+    for _ in range(2):
+        assert answered_by(model.invoke("hi")) == "groq"
+    assert health.snapshot("cerebras").state == "open"
+    # Open: Cerebras is skipped without a request.
+    skipped = model.invoke("hi")
+    assert skipped.response_metadata["routing"]["attempts"][0]["outcome"] == "skipped"
+    assert emulator.request_count("cerebras") == 2
+    # After the open period one probe goes through; its success closes the breaker.
+    clock.now += 31
+    assert answered_by(model.invoke("hi")) == "cerebras"
+    assert health.snapshot("cerebras").state == "closed"
+
+
+def test_rate_limit_headers_steer_traffic_before_a_429(emulator: Emulator) -> None:
+    emulator.set_rate_limits("cerebras", requests_per_day=1)
+    model = router(emulator)
+    assert answered_by(model.invoke("hi")) == "cerebras"  # response says 0 requests left
+    second = model.invoke("hi")
+    assert answered_by(second) == "groq"
+    assert "rate limit" in second.response_metadata["routing"]["attempts"][0]["reason"]
+    assert emulator.request_count("cerebras") == 1  # never hit the 429
+
+
+def test_retry_after_is_honoured_by_skipping(emulator: Emulator) -> None:
+    model = router(emulator)
+    emulator.inject(Fault.rate_limit(retry_after=30), provider="cerebras")
+    model.invoke("hi")
+    second = model.invoke("hi")
+    assert "retry-after" in second.response_metadata["routing"]["attempts"][0]["reason"]
+    assert emulator.request_count("cerebras") == 1
+
+
+# ------------------------------------------------------------------ hedging
+
+
+async def test_hedging_starts_the_next_route_and_keeps_the_first_answer(emulator: Emulator) -> None:
+    model = router(emulator, hedge_after=0.05, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(5), provider="cerebras")
+    message = await model.ainvoke("hi")
+    routing = message.response_metadata["routing"]
+    assert routing["route"] == "groq" and routing["hedged"]
+    outcomes = {a["route"]: a["outcome"] for a in routing["attempts"]}
+    assert outcomes == {"cerebras": "cancelled", "groq": "answered"}
+
+
+def test_sync_hedged_stream(emulator: Emulator) -> None:
+    model = router(emulator, hedge_after=0.05, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(5), provider="cerebras")
+    full = None
+    for chunk in model.stream("hi"):
+        full = chunk if full is None else full + chunk
+    assert full is not None
+    routing = full.response_metadata["routing"]
+    assert routing["route"] == "groq" and routing["hedged"]
+
+
+async def test_hedge_delay_from_measured_p95(emulator: Emulator) -> None:
+    clock = FakeClock()
+    health = InMemoryHealthStore(clock=clock)
+    for _ in range(20):
+        health.record_success("cerebras", ttft=0.01, latency=0.02)
+    model = router(emulator, hedge_after="p95", health=health, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(5), provider="cerebras")
+    message = await model.ainvoke("hi")
+    assert message.response_metadata["routing"]["hedged"]
+
+
+async def test_no_hedging_for_calls_with_tools(emulator: Emulator) -> None:
+    model = router(emulator, hedge_after=0.01, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(0.3), provider="cerebras")
+    message = await model.bind_tools([get_weather]).ainvoke("weather in Paris?")
+    routing = message.response_metadata["routing"]
+    assert routing["route"] == "cerebras" and not routing["hedged"]
+    assert emulator.request_count("groq") == 0
+
+
+# ------------------------------------------------------------------ still a chat model
+
+
+@pytest.mark.parametrize("priority", ["ultimate_speed", "speed"])
+def test_bind_tools_is_converted_for_each_route(emulator: Emulator, priority: str) -> None:
+    model = router(emulator, priority=priority).bind_tools([get_weather], tool_choice="any")
+    message = model.invoke("What is the weather in Paris?")
+    assert message.tool_calls[0]["name"] == "get_weather"
+    assert message.tool_calls[0]["args"] == {"city": "Paris"} or "city" in message.tool_calls[0]["args"]
+    body = emulator.requests[-1].body
+    assert body is not None and body["tools"][0]["function"]["name"] == "get_weather"
+    assert body["tool_choice"] == "required"
+
+
+def test_bad_tool_choice_fails_before_any_request(emulator: Emulator) -> None:
+    with pytest.raises(InvalidToolChoiceError):
+        router(emulator).bind_tools([get_weather], tool_choice="no_such_tool")
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("method", ["function_calling", "json_schema", "json_mode"])
+@pytest.mark.parametrize("priority", ["ultimate_speed", "speed"])
+def test_structured_output_through_any_route(emulator: Emulator, method: str, priority: str) -> None:
+    # json_mode has no schema on the wire: the prompt describes it (string fields only).
+    schema = Note if method == "json_mode" else Answer
+    model = router(emulator, priority=priority).with_structured_output(schema, method=method)  # type: ignore[arg-type]
+    result = model.invoke("Reply in JSON with 'title' and 'body' keys: what is 2+2?")
+    assert isinstance(result, schema)
+
+
+def test_structured_output_survives_failover(emulator: Emulator) -> None:
+    emulator.inject(Fault.status(503), provider="cerebras")
+    model = router(emulator).with_structured_output(Answer, include_raw=True)
+    result = model.invoke("what is 2+2?")
+    assert isinstance(result, dict) and isinstance(result["parsed"], Answer)
+    assert result["raw"].response_metadata["routing"]["route"] == "groq"
+
+
+def test_with_fallbacks_still_works_on_the_router(emulator: Emulator) -> None:
+    failing = RoutedChatModel(routes={"c": cerebras(emulator, max_retries=0)}, max_retries=0)
+    chain = failing.with_fallbacks([router(emulator, priority="speed")])
+    emulator.inject(Fault.status(503), provider="cerebras")
+    message = chain.invoke("hi")
+    assert answered_by(message) == "groq"
+
+
+async def test_abatch_with_max_concurrency(emulator: Emulator) -> None:
+    model = router(emulator)
+    results = await model.abatch([f"question {i}" for i in range(20)], config={"max_concurrency": 5})
+    assert len(results) == 20 and all(answered_by(r) == "cerebras" for r in results)
+
+
+def test_routing_is_logged_without_keys(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+    canary = "csk-CANARY-router-key-0123456789"
+    model = RoutedChatModel(
+        routes={
+            "cerebras": ChatCerebras(api_key=canary, base_url=emulator.base_url),
+            "groq": ChatGroq(model="llama-3.3-70b-versatile", api_key=canary, base_url=emulator.base_url),
+        },
+        priority="ultimate_speed",
+    )
+    emulator.inject(Fault.unauthorized(), provider="cerebras")
+    with caplog.at_level(logging.DEBUG):
+        message = model.invoke("hi")
+    assert canary not in caplog.text
+    assert canary not in repr(model) and canary not in str(message.response_metadata)
