@@ -1,4 +1,4 @@
-"""Lua scripts of `RedisHealthStore`: each state change of a route is one atomic script.
+"""Lua scripts of `RedisHealthStore` (one atomic script per state change) and their replies.
 
 The scripts port the transitions of `InMemoryHealthStore` one to one (same order of checks,
 same reservations, same lease handling); `tests/unit_tests/test_redis_health.py` runs the
@@ -28,7 +28,32 @@ deadline (open period, ``retry-after``, budget reset), so idle routes vanish on 
 
 from __future__ import annotations
 
-__all__ = ["ADMIT", "RECORD_FAILURE", "RECORD_SUCCESS", "RELEASE_PROBE", "SNAPSHOT"]
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
+from langchain_cerebras_router.failures import Failure, FailureKind
+from langchain_cerebras_router.health import (
+    Admission,
+    RateLimitSnapshot,
+    RouteHealthSnapshot,
+    RouteState,
+    _quantile,
+)
+
+__all__ = [
+    "ADMIT",
+    "RECORD_FAILURE",
+    "RECORD_SUCCESS",
+    "RELEASE_PROBE",
+    "SNAPSHOT",
+    "admission",
+    "check_quantile",
+    "snapshot",
+    "text",
+]
+
+_STATES: frozenset[str] = frozenset({"closed", "open", "half_open", "disabled"})
 
 _PRELUDE = """
 local function num(v)
@@ -283,3 +308,121 @@ return {
   redis.call('LLEN', KEYS[3]),
 }
 """
+
+
+def text(value: Any) -> str:
+    """A reply item as ``str`` (clients built without ``decode_responses`` return bytes)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+# --------------------------------------------------------------------------- replies
+
+
+def admission(raw: Sequence[Any], estimated_tokens: int | None) -> Admission:
+    """Turn an ``ADMIT`` script reply into the `Admission` `InMemoryHealthStore` would give."""
+    allowed, code = int(raw[0]), text(raw[1])
+    if allowed:
+        return Admission(True, None, probe=text(raw[2]) == "1")
+    if code == "disabled":
+        return Admission(False, f"disabled: {text(raw[2])}")
+    if code == "open":
+        left = float(text(raw[2]))
+        reason = (
+            f"circuit open for {left:.1f} s after {text(raw[3])} failures (last: {text(raw[4])})"
+        )
+        return Admission(False, reason, retry_in=left)
+    if code == "probe":
+        return Admission(False, "circuit half-open: probe in flight")
+    if code == "retry_after":
+        left = float(text(raw[2]))
+        return Admission(False, f"retry-after pending for {left:.1f} s", retry_in=left)
+    if code == "requests":
+        reset_in = float(text(raw[2]))
+        reason = f"rate limit: 0 requests left until reset in {reset_in:.0f} s"
+        return Admission(False, reason, retry_in=reset_in)
+    if code == "tokens":
+        tokens, reset_in = int(text(raw[2])), float(text(raw[3]))
+        need = f" ({estimated_tokens} estimated)" if estimated_tokens else ""
+        reason = f"rate limit: {tokens} tokens left{need} until reset in {reset_in:.0f} s"
+        return Admission(False, reason, retry_in=reset_in)
+    msg = f"unexpected admit reply from Redis: {code!r}"
+    raise ValueError(msg)
+
+
+def check_quantile(q: float) -> None:
+    """Raise `ValueError` for ``q`` outside 0..1, before any Redis round trip."""
+    _quantile([], q)
+
+
+def _float(h: dict[str, str], name: str) -> float | None:
+    value = h.get(name)
+    return float(value) if value else None
+
+
+def _int(h: dict[str, str], name: str) -> int | None:
+    value = h.get(name)
+    return int(value) if value else None
+
+
+def _failure(text: str | None) -> Failure | None:
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+        return Failure(
+            kind=FailureKind(data["kind"]),
+            status_code=data.get("status_code"),
+            retry_after=data.get("retry_after"),
+            message=str(data.get("message", "")),
+            exception_type=str(data.get("exception_type", "")),
+            provider_code=data.get("provider_code"),
+            in_stream=bool(data.get("in_stream", False)),
+        )
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def _rate_view(h: dict[str, str], now: float) -> RateLimitSnapshot | None:
+    observed = _float(h, "rate_at")
+    if observed is None:
+        return None
+    views: list[tuple[int | None, int | None, float | None]] = []
+    for prefix in ("rq", "tk"):
+        reset_at = _float(h, f"{prefix}_reset")
+        if reset_at is not None and reset_at > now:
+            views.append((_int(h, f"{prefix}_rem"), _int(h, f"{prefix}_lim"), reset_at - now))
+        else:
+            views.append((None, None, None))
+    (rr, lr, tr), (rt, lt, tt) = views
+    if rr is None and lr is None and rt is None and lt is None:
+        return None
+    return RateLimitSnapshot(rr, lr, tr, rt, lt, tt, observed_at=observed)
+
+
+def snapshot(route: str, raw: Sequence[Any], now: float) -> RouteHealthSnapshot:
+    flat = [text(v) for v in raw[0]]
+    h = dict(zip(flat[::2], flat[1::2], strict=True))
+    stored = h.get("state", "closed")
+    stored = stored if stored in _STATES else "closed"
+    open_until = _float(h, "open_until") or 0.0
+    state = cast("RouteState", stored)
+    if state == "open" and now >= open_until:
+        state = "half_open"
+    leases = [float(t) for t in h.get("probes", "").split()]
+    retry_after_until = _float(h, "ra_until") or 0.0
+    return RouteHealthSnapshot(
+        route=route,
+        state=state,
+        consecutive_failures=_int(h, "cf") or 0,
+        open_until=open_until if stored == "open" else None,
+        retry_after_until=retry_after_until if retry_after_until > now else None,
+        rate_limits=_rate_view(h, now),
+        successes=_int(h, "succ") or 0,
+        failures={k[2:]: int(v) for k, v in h.items() if k.startswith("f:")},
+        last_failure=_failure(h.get("last_failure")),
+        disabled_reason=h.get("disabled_reason") if stored == "disabled" else None,
+        probes_in_flight=sum(1 for t in leases if t > now) if state == "half_open" else 0,
+        ttft_samples=int(raw[1]),
+        latency_samples=int(raw[2]),
+        as_of=now,
+    )

@@ -16,7 +16,15 @@ from operator import itemgetter
 from typing import Any, Literal, cast
 
 import httpx
-from cerebras.cloud.sdk import APIError, AsyncCerebras, AsyncStream, Cerebras, Stream
+from cerebras.cloud.sdk import (
+    APIError,
+    AsyncCerebras,
+    AsyncStream,
+    Cerebras,
+    DefaultAsyncHttpxClient,
+    DefaultHttpxClient,
+    Stream,
+)
 from cerebras.cloud.sdk.resources.chat.completions import CompletionsResource
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.exceptions import OutputParserException
@@ -38,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from typing_extensions import Self
 
 from langchain_cerebras_router.errors import translate_stream_exception, truncated_stream_error
+from langchain_cerebras_router.http_clients import shared_ssl_context
 from langchain_cerebras_router.message_conversion import (
     StreamChunkConverter,
     chat_result_from_completion,
@@ -338,8 +347,12 @@ class ChatCerebras(BaseChatModel):
             with self._client_lock:
                 client = self._sync_clients.get(config)
                 if client is None:
-                    client = Cerebras(**self._client_kwargs(), http_client=self.http_client)
-                    self._sync_clients.clear()
+                    http_client = self.http_client or DefaultHttpxClient(
+                        verify=shared_ssl_context()
+                    )
+                    client = Cerebras(**self._client_kwargs(), http_client=http_client)
+                    if len(self._sync_clients) >= 8:  # copies share this cache; keep it small
+                        self._sync_clients.clear()
                     self._sync_clients[config] = client
         return client
 
@@ -350,7 +363,10 @@ class ChatCerebras(BaseChatModel):
         if cached is not None and cached[0] == config:
             return cached[1]
         with self._client_lock:
-            client = AsyncCerebras(**self._client_kwargs(), http_client=self.http_async_client)
+            http_client = self.http_async_client or DefaultAsyncHttpxClient(
+                verify=shared_ssl_context()
+            )
+            client = AsyncCerebras(**self._client_kwargs(), http_client=http_client)
             self._async_clients[loop] = (config, client)
         return client
 

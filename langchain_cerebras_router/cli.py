@@ -1,4 +1,4 @@
-"""The ``langchain-cerebras-router`` command line (``pip install "langchain-cerebras-router[cli]"``).
+"""The ``langchain-cerebras-router`` command line (extra ``cli``).
 
 Commands: ``demo``, ``models``, ``bench``, ``compare``, ``doctor`` and ``emulator``; run
 ``langchain-cerebras-router --help``. Without ``CEREBRAS_API_KEY`` / ``GROQ_API_KEY`` every

@@ -75,7 +75,10 @@ def _banner(session: Session, *, to_stderr: bool = False) -> None:
 def _require_targets(session: Session) -> None:
     if not session.targets:
         _console(stderr=True).print(
-            "[red]Nothing to run:[/] " + "; ".join(session.notes) + " (or pass --emulator)."
+            Text.assemble(
+                ("Nothing to run: ", "bold red"),
+                "; ".join(session.notes) + " Set the key, or pass --emulator.",
+            )
         )
         raise typer.Exit(code=2)
 
@@ -103,7 +106,9 @@ def _root(
 
 @app.command()
 def demo(
-    model: Annotated[str | None, typer.Option(help="Cerebras model (default gpt-oss-120b).")] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Cerebras model (default gpt-oss-120b).")
+    ] = None,
     emulator: EmulatorOption = False,
     plain: Annotated[bool, typer.Option("--plain", help="Plain text output.")] = False,
 ) -> None:
@@ -127,7 +132,9 @@ def models(
     all_models: Annotated[
         bool, typer.Option("--all", help="Also show catalogued models the provider does not list.")
     ] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of tables.")
+    ] = False,
     emulator: EmulatorOption = False,
 ) -> None:
     """Live GET /v1/models of each provider, with advertised speed and price."""
@@ -236,11 +243,12 @@ def bench(
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
-        console.print(f"Wrote results to [bold]{json_out}[/]")
+        console.print(Text.assemble("Wrote results to ", (str(json_out), "bold")))
     if plot is not None:
         from langchain_cerebras_router.cli_bench import write_plot
 
-        console.print(f"Wrote chart to [bold]{write_plot(report, plot)}[/]")
+        written = write_plot(report, plot)
+        console.print(Text.assemble("Wrote chart to ", (str(written), "bold")))
     if any(len(r.ok_samples) < requests for r in report.targets):
         raise typer.Exit(code=1)
 
@@ -256,7 +264,9 @@ def compare(
     ] = None,
     max_tokens: Annotated[int, typer.Option(min=1, help="Completion limit per answer.")] = 512,
     full: Annotated[bool, typer.Option("--full", help="Do not shorten long answers.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
     emulator: EmulatorOption = False,
 ) -> None:
     """Run a prompt set on each provider; answers and speeds side by side."""
@@ -282,7 +292,9 @@ def compare(
 
 @app.command()
 def doctor(
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print JSON instead of a table.")
+    ] = False,
     emulator: EmulatorOption = False,
 ) -> None:
     """Check keys (never shown), connectivity, warm-up, rate-limit headroom and models."""
@@ -358,7 +370,9 @@ def emulator_command(
     try:
         emu.start()
     except OSError as exc:
-        _console(stderr=True).print(f"[red]Cannot listen on {host}:{port}:[/] {exc}")
+        _console(stderr=True).print(
+            Text.assemble((f"Cannot listen on {host}:{port}: ", "bold red"), str(exc))
+        )
         raise typer.Exit(code=1) from exc
     try:
         for parsed, provider in faults:

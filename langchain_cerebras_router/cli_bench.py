@@ -291,7 +291,10 @@ def write_plot(report: BenchReport, path: str | Path) -> Path:
         (-0.18, _TTFT, "time to first token", "ttft"),
         (0.18, _LATENCY, "end-to-end latency", "latency"),
     ):
-        medians, upper, dots_x, dots_y = [], [], [], []
+        medians: list[float] = []
+        upper: list[float] = []
+        dots_x: list[float] = []
+        dots_y: list[float] = []
         for x, result, stat in zip(xs, report.targets, stats, strict=True):
             p50 = getattr(stat, f"{pick}_p50", None) if stat else None
             p95 = getattr(stat, f"{pick}_p95", None) if stat else None

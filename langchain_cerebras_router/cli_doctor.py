@@ -155,7 +155,12 @@ def format_headroom(snapshot: RateLimitSnapshot) -> tuple[Status, str]:
     parts: list[str] = []
     status: Status = "ok"
     for unit, remaining, limit, reset in (
-        ("requests", snapshot.remaining_requests, snapshot.limit_requests, snapshot.reset_requests_s),
+        (
+            "requests",
+            snapshot.remaining_requests,
+            snapshot.limit_requests,
+            snapshot.reset_requests_s,
+        ),
         ("tokens", snapshot.remaining_tokens, snapshot.limit_tokens, snapshot.reset_tokens_s),
     ):
         if remaining is None and limit is None:

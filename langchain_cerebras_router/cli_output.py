@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, Protocol, TextIO
 
-__all__ = ["PlainWriter", "RichWriter", "Writer", "make_writer", "rich_available"]
+__all__ = ["Writer", "make_writer", "rich_available"]
 
 
 class Writer(Protocol):
@@ -59,7 +59,7 @@ def rich_available() -> bool:
     return True
 
 
-class PlainWriter:
+class _PlainWriter:
     """Plain text, for terminals without rich (or ``--plain``)."""
 
     def __init__(self, file: TextIO | None = None) -> None:
@@ -129,7 +129,7 @@ class PlainWriter:
         self._print(text)
 
 
-class RichWriter:
+class _RichWriter:
     """Colours, rules and tables through rich."""
 
     def __init__(self, file: TextIO | None = None) -> None:
@@ -156,12 +156,13 @@ class RichWriter:
 
     def fields(self, rows: Sequence[tuple[str, str]]) -> None:
         from rich.table import Table
+        from rich.text import Text
 
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
         grid.add_column(overflow="fold")
         for label, value in rows:
-            grid.add_row(label, value)
+            grid.add_row(Text(label), Text(value))
         self.console.print(grid)
 
     def answer(self, text: str) -> None:
@@ -183,12 +184,13 @@ class RichWriter:
     def table(self, columns: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         from rich import box
         from rich.table import Table
+        from rich.text import Text
 
         table = Table(*columns, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
         for row in rows:
             outcome = row[2] if len(row) > 2 else ""
             style = {"failed": "red", "answered": "green", "skipped": "yellow"}.get(outcome, "")
-            table.add_row(*row, style=style)
+            table.add_row(*[Text(cell) for cell in row], style=style)
         self.console.print(table)
 
     def note(self, text: str) -> None:
@@ -202,12 +204,14 @@ class RichWriter:
         self.console.print(Text(f"error: {text}", style="bold red"))
 
     def done(self, text: str) -> None:
+        from rich.text import Text
+
         self.console.print()
-        self.console.print(f"[bold green]✓[/] {text}")
+        self.console.print(Text.assemble(("✓ ", "bold green"), text))
 
 
 def make_writer(*, plain: bool | None = None, file: TextIO | None = None) -> Writer:
     """Rich output when installed (and not ``plain``), else plain text."""
     if not plain and rich_available():
-        return RichWriter(file)
-    return PlainWriter(file)
+        return _RichWriter(file)
+    return _PlainWriter(file)

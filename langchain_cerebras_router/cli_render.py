@@ -48,6 +48,10 @@ def _secs(value: float | None) -> str:
     return f"{value * 1000:,.0f} ms" if value < 1 else f"{value:,.2f} s"
 
 
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value * 1000:,.0f}"
+
+
 def _price(value: float | None) -> str:
     return "—" if value is None else f"${value:,.2f}"
 
@@ -104,7 +108,7 @@ def models_tables(results: Sequence[ProviderModels]) -> list[Table]:
             elif row.listed is None:
                 status.append(" (unverified)", style="dim")
             table.add_row(
-                row.model_id,
+                Text(row.model_id),
                 status,
                 _rate(row.advertised_tokens_per_second),
                 _price(row.price_input_per_million),
@@ -135,7 +139,7 @@ def bench_table(report: BenchReport) -> Table:
         title=Text(f"Bench · {report.requests} {kind} calls per target · {mode}", style="bold"),
         title_justify="left",
         caption=Text(
-            "server: tokens / provider-reported completion time · client: tokens / (latency − "
+            "server: tokens / provider-reported completion time · client: tokens / (latency - "
             "TTFT), measured here · medians unless p95 · —: not reported",
             style="dim",
         ),
@@ -143,6 +147,8 @@ def bench_table(report: BenchReport) -> Table:
         box=box.SIMPLE_HEAD,
         header_style="bold",
         pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
     )
     table.add_column("Target", overflow="fold")
     for header in (
@@ -151,9 +157,9 @@ def bench_table(report: BenchReport) -> Table:
         "tok/s\nserver",
         "tok/s\nclient",
         "vs\nadvert.",
-        "TTFT",
-        "latency",
-        "latency\np95",
+        "TTFT\nms",
+        "latency\nms",
+        "p95\nms",
     ):
         table.add_column(header, justify="right", no_wrap=True)
     for result in report.targets:
@@ -167,9 +173,9 @@ def bench_table(report: BenchReport) -> Table:
             _rate(stats.server_tokens_per_second_p50 if stats else None),
             _rate(stats.client_tokens_per_second_p50 if stats else None),
             _ratio_text(stats.speed_ratio if stats else None),
-            _secs(stats.ttft_p50 if stats else None),
-            _secs(stats.latency_p50 if stats else None),
-            _secs(stats.latency_p95 if stats else None),
+            _ms(stats.ttft_p50 if stats else None),
+            _ms(stats.latency_p50 if stats else None),
+            _ms(stats.latency_p95 if stats else None),
         )
     return table
 
@@ -186,7 +192,9 @@ def _cell(cell: CompareCell, *, full: bool, limit: int = 360) -> Group:
         f"{cell.output_tokens if cell.output_tokens is not None else '?'} tok",
     ]
     if cell.server_tokens_per_second is not None:
-        facts.append(f"{cell.server_tokens_per_second:,.0f} tok/s")
+        facts.append(f"{cell.server_tokens_per_second:,.0f} tok/s (server)")
+    elif cell.client_tokens_per_second is not None:
+        facts.append(f"{cell.client_tokens_per_second:,.0f} tok/s (client)")
     return Group(Text(answer or "(empty answer)"), Text(" · ".join(facts), style="dim cyan"))
 
 
@@ -206,7 +214,7 @@ def compare_table(report: CompareReport, *, full: bool = False) -> Table:
     for target in report.targets:
         table.add_column(_target_text(target.provider, target.model), ratio=2)
     for prompt, row in zip(report.prompts, report.rows, strict=True):
-        table.add_row(prompt, *[_cell(cell, full=full) for cell in row])
+        table.add_row(Text(prompt), *[_cell(cell, full=full) for cell in row])
     return table
 
 
@@ -224,7 +232,7 @@ def doctor_table(checks: Sequence[Check]) -> Table:
                 table.add_row("", "", "")
             table.add_row("", Text(section.upper(), style="bold cyan"), "")
         icon, style = _STATUS_ICON[check.status]
-        table.add_row(Text(icon, style=style), check.name, check.detail)
+        table.add_row(Text(icon, style=style), Text(check.name), Text(check.detail))
     return table
 
 

@@ -244,9 +244,11 @@ def open_session(
         from langchain_cerebras_router.testing import Emulator
 
         with Emulator(answer_tokens=answer_tokens) as emulator:
-            key = SecretStr(EMULATOR_KEY)
+            emulator_key = SecretStr(EMULATOR_KEY)
             session = Session(
-                targets=[Target(p, m, key, emulator.base_url, emulated=True) for p, m in wanted],
+                targets=[
+                    Target(p, m, emulator_key, emulator.base_url, emulated=True) for p, m in wanted
+                ],
                 emulator=emulator,
             )
             why = emulator_reason or (
@@ -266,12 +268,12 @@ def open_session(
         return
     session = Session(targets=[])
     for provider, model in wanted:
-        key = env.get(KEY_ENV[provider])
-        if not key:
+        value = env.get(KEY_ENV[provider])
+        if not value:
             session.skipped[provider] = f"{KEY_ENV[provider]} is missing"
             continue
         session.targets.append(
-            Target(provider, model, SecretStr(key), _env_base_url(provider, env), emulated=False)
+            Target(provider, model, SecretStr(value), _env_base_url(provider, env), emulated=False)
         )
     used = ", ".join(f"{t.label} at {t.endpoint}" for t in session.targets) or "nothing"
     session.notes.append(f"Live mode: calling {used}.")

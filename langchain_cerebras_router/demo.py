@@ -131,7 +131,7 @@ class _Demo:
         elapsed = time.perf_counter() - started
         meta = message.response_metadata
         time_info = meta.get("time_info") or {}
-        usage = message.usage_metadata or {}
+        usage: Mapping[str, Any] = message.usage_metadata or {}
         self.out.answer(str(message.content))
         self.out.fields(
             [
@@ -165,7 +165,7 @@ class _Demo:
             msg = "the speed monitor recorded no call"
             raise RuntimeError(msg)
         measured = stats[0]
-        usage = full.usage_metadata or {}
+        usage: Mapping[str, Any] = full.usage_metadata or {}
         reasoning = (usage.get("output_token_details") or {}).get("reasoning")
         tokens = f"{usage.get('output_tokens', '?')} output tokens"
         if reasoning:

@@ -30,11 +30,12 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from langchain_cerebras_router import _redis_scripts as lua
-from langchain_cerebras_router.failures import Failure, FailureKind
+from langchain_cerebras_router._redis_scripts import admission, check_quantile, snapshot, text
+from langchain_cerebras_router.failures import Failure
 from langchain_cerebras_router.health import (
     Admission,
     BreakerConfig,
@@ -43,7 +44,6 @@ from langchain_cerebras_router.health import (
     InMemoryHealthStore,
     RateLimitSnapshot,
     RouteHealthSnapshot,
-    RouteState,
     _quantile,
 )
 from langchain_cerebras_router.redaction import redact_secrets
@@ -69,7 +69,6 @@ STATE_URL_ENV = "LANGCHAIN_ROUTER_STATE_URL"
 
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 _MEMORY_STATES = frozenset({"memory", "memory://", "in-memory", "inmemory"})
-_STATES: frozenset[str] = frozenset({"closed", "open", "half_open", "disabled"})
 
 
 def _import_redis() -> Any:
@@ -104,10 +103,6 @@ def _split_namespace(url: str) -> tuple[str, str | None]:
     namespace = next((v for k, v in query if k == "namespace"), None)
     rest = urlencode([(k, v) for k, v in query if k != "namespace"])
     return urlunsplit(parts._replace(query=rest)), namespace or None
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _opt(value: float | int | None) -> str:
@@ -414,7 +409,7 @@ class RedisHealthStore(HealthStore):
 
         def call() -> Admission:
             raw = self._scripts.admit(keys=keys, args=self._admit_args(estimated_tokens))
-            return _admission(raw, estimated_tokens)
+            return admission(raw, estimated_tokens)
 
         return self._run(
             call, lambda: self._fallback.admit(route, estimated_tokens=estimated_tokens)
@@ -455,7 +450,7 @@ class RedisHealthStore(HealthStore):
 
     def ttft_quantile(self, route: str, q: float) -> float | None:
         """See `HealthStore.ttft_quantile` (samples of every process)."""
-        _check_quantile(q)
+        check_quantile(q)
         key = self._keys(route).ttft
         return self._run(
             lambda: _quantile(self._samples(self._client.lrange(key, 0, -1)), q),
@@ -464,7 +459,7 @@ class RedisHealthStore(HealthStore):
 
     def latency_quantile(self, route: str, q: float) -> float | None:
         """See `HealthStore.latency_quantile` (samples of every process)."""
-        _check_quantile(q)
+        check_quantile(q)
         key = self._keys(route).latency
         return self._run(
             lambda: _quantile(self._samples(self._client.lrange(key, 0, -1)), q),
@@ -477,7 +472,7 @@ class RedisHealthStore(HealthStore):
 
         def call() -> RouteHealthSnapshot:
             raw = self._scripts.snapshot(keys=[k.state, k.ttft, k.latency])
-            return _snapshot(route, raw, float(self._clock()))
+            return snapshot(route, raw, float(self._clock()))
 
         return self._run(call, lambda: self._fallback.snapshot(route))
 
@@ -493,7 +488,7 @@ class RedisHealthStore(HealthStore):
             return
         batch: list[str] = []
         for key in self._client.scan_iter(match=self._all_keys_pattern(), count=500):
-            batch.append(_text(key))
+            batch.append(text(key))
             if len(batch) >= 500:
                 self._client.delete(*batch)
                 batch.clear()
@@ -506,7 +501,7 @@ class RedisHealthStore(HealthStore):
 
     @staticmethod
     def _samples(raw: Sequence[Any]) -> list[float]:
-        return [float(_text(v)) for v in raw]
+        return [float(text(v)) for v in raw]
 
     def close(self) -> None:
         """Close the sync connection pool built by this store (a given client is left open)."""
@@ -522,7 +517,7 @@ class RedisHealthStore(HealthStore):
         async def call() -> Admission:
             _, scripts = self._ascripts()
             raw = await scripts.admit(keys=keys, args=self._admit_args(estimated_tokens))
-            return _admission(raw, estimated_tokens)
+            return admission(raw, estimated_tokens)
 
         return await self._arun(
             call, lambda: self._fallback.admit(route, estimated_tokens=estimated_tokens)
@@ -576,7 +571,7 @@ class RedisHealthStore(HealthStore):
     async def _aquantile(
         self, key: str, q: float, fallback: Callable[[], float | None]
     ) -> float | None:
-        _check_quantile(q)
+        check_quantile(q)
 
         async def call() -> float | None:
             client, _ = self._ascripts()
@@ -603,7 +598,7 @@ class RedisHealthStore(HealthStore):
         async def call() -> RouteHealthSnapshot:
             _, scripts = self._ascripts()
             raw = await scripts.snapshot(keys=[k.state, k.ttft, k.latency])
-            return _snapshot(route, raw, float(self._clock()))
+            return snapshot(route, raw, float(self._clock()))
 
         return await self._arun(call, lambda: self._fallback.snapshot(route))
 
@@ -617,7 +612,7 @@ class RedisHealthStore(HealthStore):
                 k = self._keys(route)
                 await client.delete(k.state, k.ttft, k.latency)
                 return
-            keys = [_text(key) async for key in client.scan_iter(match=self._all_keys_pattern())]
+            keys = [text(key) async for key in client.scan_iter(match=self._all_keys_pattern())]
             for start in range(0, len(keys), 500):
                 await client.delete(*keys[start : start + 500])
 
@@ -630,119 +625,6 @@ class RedisHealthStore(HealthStore):
         if pair is not None:
             await pair[0].aclose()
         self.close()
-
-
-# --------------------------------------------------------------------------- decoding
-
-
-def _admission(raw: Sequence[Any], estimated_tokens: int | None) -> Admission:
-    """Turn an ``ADMIT`` script reply into the `Admission` `InMemoryHealthStore` would give."""
-    allowed, code = int(raw[0]), _text(raw[1])
-    if allowed:
-        return Admission(True, None, probe=_text(raw[2]) == "1")
-    if code == "disabled":
-        return Admission(False, f"disabled: {_text(raw[2])}")
-    if code == "open":
-        left = float(_text(raw[2]))
-        reason = (
-            f"circuit open for {left:.1f} s after {_text(raw[3])} failures (last: {_text(raw[4])})"
-        )
-        return Admission(False, reason, retry_in=left)
-    if code == "probe":
-        return Admission(False, "circuit half-open: probe in flight")
-    if code == "retry_after":
-        left = float(_text(raw[2]))
-        return Admission(False, f"retry-after pending for {left:.1f} s", retry_in=left)
-    if code == "requests":
-        reset_in = float(_text(raw[2]))
-        reason = f"rate limit: 0 requests left until reset in {reset_in:.0f} s"
-        return Admission(False, reason, retry_in=reset_in)
-    if code == "tokens":
-        tokens, reset_in = int(_text(raw[2])), float(_text(raw[3]))
-        need = f" ({estimated_tokens} estimated)" if estimated_tokens else ""
-        reason = f"rate limit: {tokens} tokens left{need} until reset in {reset_in:.0f} s"
-        return Admission(False, reason, retry_in=reset_in)
-    msg = f"unexpected admit reply from Redis: {code!r}"
-    raise ValueError(msg)
-
-
-def _check_quantile(q: float) -> None:
-    """Raise `ValueError` for ``q`` outside 0..1, before any Redis round trip."""
-    _quantile([], q)
-
-
-def _float(h: dict[str, str], name: str) -> float | None:
-    value = h.get(name)
-    return float(value) if value else None
-
-
-def _int(h: dict[str, str], name: str) -> int | None:
-    value = h.get(name)
-    return int(value) if value else None
-
-
-def _failure(text: str | None) -> Failure | None:
-    if not text:
-        return None
-    try:
-        data = json.loads(text)
-        return Failure(
-            kind=FailureKind(data["kind"]),
-            status_code=data.get("status_code"),
-            retry_after=data.get("retry_after"),
-            message=str(data.get("message", "")),
-            exception_type=str(data.get("exception_type", "")),
-            provider_code=data.get("provider_code"),
-            in_stream=bool(data.get("in_stream", False)),
-        )
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _rate_view(h: dict[str, str], now: float) -> RateLimitSnapshot | None:
-    observed = _float(h, "rate_at")
-    if observed is None:
-        return None
-    views: list[tuple[int | None, int | None, float | None]] = []
-    for prefix in ("rq", "tk"):
-        reset_at = _float(h, f"{prefix}_reset")
-        if reset_at is not None and reset_at > now:
-            views.append((_int(h, f"{prefix}_rem"), _int(h, f"{prefix}_lim"), reset_at - now))
-        else:
-            views.append((None, None, None))
-    (rr, lr, tr), (rt, lt, tt) = views
-    if rr is None and lr is None and rt is None and lt is None:
-        return None
-    return RateLimitSnapshot(rr, lr, tr, rt, lt, tt, observed_at=observed)
-
-
-def _snapshot(route: str, raw: Sequence[Any], now: float) -> RouteHealthSnapshot:
-    flat = [_text(v) for v in raw[0]]
-    h = dict(zip(flat[::2], flat[1::2], strict=True))
-    stored = h.get("state", "closed")
-    stored = stored if stored in _STATES else "closed"
-    open_until = _float(h, "open_until") or 0.0
-    state = cast("RouteState", stored)
-    if state == "open" and now >= open_until:
-        state = "half_open"
-    leases = [float(t) for t in h.get("probes", "").split()]
-    retry_after_until = _float(h, "ra_until") or 0.0
-    return RouteHealthSnapshot(
-        route=route,
-        state=state,
-        consecutive_failures=_int(h, "cf") or 0,
-        open_until=open_until if stored == "open" else None,
-        retry_after_until=retry_after_until if retry_after_until > now else None,
-        rate_limits=_rate_view(h, now),
-        successes=_int(h, "succ") or 0,
-        failures={k[2:]: int(v) for k, v in h.items() if k.startswith("f:")},
-        last_failure=_failure(h.get("last_failure")),
-        disabled_reason=h.get("disabled_reason") if stored == "disabled" else None,
-        probes_in_flight=sum(1 for t in leases if t > now) if state == "half_open" else 0,
-        ttft_samples=int(raw[1]),
-        latency_samples=int(raw[2]),
-        as_of=now,
-    )
 
 
 # --------------------------------------------------------------------------- configuration

@@ -26,6 +26,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableSequence
 
 from langchain_cerebras_router.catalogue import ModelCatalogue
+from langchain_cerebras_router.http_clients import shared_ssl_context
 
 __all__ = [
     "SEED_GROQ_FALLBACK_MODEL",
@@ -240,10 +241,11 @@ def _groq_http_clients(route: str, observe_headers: HeaderObserver | None) -> di
     async def on_async_response(response: httpx.Response) -> None:
         observe_headers(route, response.headers)
 
+    tls = shared_ssl_context()
     return {
-        "http_client": groq.DefaultHttpxClient(event_hooks={"response": [on_response]}),
+        "http_client": groq.DefaultHttpxClient(verify=tls, event_hooks={"response": [on_response]}),
         "http_async_client": groq.DefaultAsyncHttpxClient(
-            event_hooks={"response": [on_async_response]}
+            verify=tls, event_hooks={"response": [on_async_response]}
         ),
     }
 
