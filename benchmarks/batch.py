@@ -24,7 +24,7 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, float]:
     if tiny:
         return 4, 0.05
     if quick:
-        return 20, 0.2
+        return 10, 0.2
     return 50, 0.2
 
 

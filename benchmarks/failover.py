@@ -63,12 +63,9 @@ class _Sizes:
 def _sizes(quick: bool, tiny: bool) -> _Sizes:
     if tiny:
         return _Sizes(samples=1, router_timeout=0.3, fallback_stall_timeout=0.3, retry_after=0.1)
-    return _Sizes(
-        samples=2 if quick else 5,
-        router_timeout=1.0,
-        fallback_stall_timeout=5.0,
-        retry_after=1.0,
-    )
+    if quick:  # shorter stall timeouts keep --quick under a minute
+        return _Sizes(samples=2, router_timeout=0.5, fallback_stall_timeout=2.0, retry_after=1.0)
+    return _Sizes(samples=5, router_timeout=1.0, fallback_stall_timeout=5.0, retry_after=1.0)
 
 
 def _faults(sizes: _Sizes) -> list[tuple[str, str | None]]:

@@ -67,7 +67,7 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, int, float]:
     if tiny:
         return 1, 20, 0.5
     if quick:
-        return 3, 200, 2.0
+        return 1, 100, 0.5
     return 5, 1000, 8.0
 
 
@@ -109,6 +109,16 @@ def _import_breakdown(statement: str) -> dict[str, float]:
     return dict(per_package)
 
 
+def _rss_bytes() -> int | None:
+    """Resident set size from ``/proc/self/statm`` (Linux); ``None`` elsewhere."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            resident_pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return resident_pages * os.sysconf("SC_PAGE_SIZE")
+
+
 def _child(setup: str, factory: str, limit: int, budget: float) -> None:
     """Run in a fresh interpreter: print construction time and heap per instance (JSON)."""
     import gc
@@ -125,6 +135,12 @@ def _child(setup: str, factory: str, limit: int, budget: float) -> None:
     per_instance = (time.perf_counter() - started) / 3
     count = max(10, min(limit, int(budget / max(per_instance, 1e-9))))
     gc.collect()
+    rss_before = _rss_bytes()
+    kept = [make() for _ in range(count)]
+    gc.collect()
+    rss_after = _rss_bytes()
+    del kept
+    gc.collect()
     tracemalloc.start()
     before = tracemalloc.get_traced_memory()[0]
     started = time.perf_counter()
@@ -138,6 +154,11 @@ def _child(setup: str, factory: str, limit: int, budget: float) -> None:
             {
                 "instances": len(kept),
                 "kib_per_instance": (after - before) / len(kept) / 1024,
+                "rss_kib_per_instance": (
+                    None
+                    if rss_before is None or rss_after is None
+                    else (rss_after - rss_before) / len(kept) / 1024
+                ),
                 "construct_us_traced": elapsed / len(kept) * 1e6,
                 "construct_us": per_instance * 1e6,
             }
@@ -176,7 +197,9 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                 "n": len(samples[name]),
                 "value": median,
                 "unit": "ms",
-                "beyond_langchain_core": median - floor if name != names[0] else None,
+                "beyond_langchain_core": (
+                    median - floor if name != names[0] and "sdk" not in name else None
+                ),
                 "construct_us": None,
             }
         )
@@ -206,6 +229,18 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                 "construct_us": footprint["construct_us"],
             }
         )
+        if footprint.get("rss_kib_per_instance") is not None:
+            rows.append(
+                {
+                    "measure": "RSS per instance",
+                    "subject": name,
+                    "n": footprint["instances"],
+                    "value": footprint["rss_kib_per_instance"],
+                    "unit": "KiB",
+                    "beyond_langchain_core": None,
+                    "construct_us": footprint["construct_us"],
+                }
+            )
     return BenchmarkResult(
         name="footprint",
         title="(g) import time and memory per model instance",
@@ -233,6 +268,13 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                 x=("subject",),
                 where={"measure": "memory per instance"},
             ),
+            Chart(
+                "resident memory per instance, C allocations included (KiB)",
+                y="value",
+                ylabel="KiB per instance",
+                x=("subject",),
+                where={"measure": "RSS per instance"},
+            ),
         ],
         params={
             "import_runs_per_subject": runs,
@@ -241,6 +283,8 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         },
         notes=[
             "n for memory = instances measured (1,000 unless construction is slow).",
+            "tracemalloc sees the Python heap only; RSS also counts C allocations such as "
+            "OpenSSL contexts (rounded to pages, so noisy for small objects).",
             "construct_us: time to build one instance, without tracemalloc.",
             "This package's ChatCerebras builds its SDK client at the first call, not at "
             "construction; ChatGroq builds two httpx clients (with SSL contexts) per instance.",

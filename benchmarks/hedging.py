@@ -46,7 +46,9 @@ class _Sizes:
 def _sizes(quick: bool, tiny: bool) -> _Sizes:
     if tiny:
         return _Sizes(calls=10, slow_seconds=0.2, hedge_after=0.05)
-    return _Sizes(calls=20 if quick else 200, slow_seconds=1.0, hedge_after=0.1)
+    if quick:
+        return _Sizes(calls=20, slow_seconds=0.5, hedge_after=0.1)
+    return _Sizes(calls=200, slow_seconds=1.0, hedge_after=0.1)
 
 
 def _routers(emu: Any, hedge_after: float) -> dict[str, Any]:

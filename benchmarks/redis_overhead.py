@@ -92,6 +92,10 @@ def _pair(store: HealthStore) -> Callable[[], None]:
     return call
 
 
+def _p95(store: HealthStore) -> Callable[[], object]:
+    return lambda: store.ttft_quantile(ROUTE, 0.95)
+
+
 def _apair(store: HealthStore) -> Callable[[], Awaitable[None]]:
     async def call() -> None:
         await store.aadmit(ROUTE, estimated_tokens=200)
@@ -165,7 +169,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         )
         asyn = asyncio.run(_async_samples(stores, iterations, warmup))
         hedge = interleave(
-            {name: lambda s=store: s.ttft_quantile(ROUTE, 0.95) for name, store in stores.items()},
+            {name: _p95(store) for name, store in stores.items()},
             iterations=iterations,
             warmup=warmup,
         )

@@ -21,7 +21,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from langchain_cerebras_router._version import __version__
-from langchain_cerebras_router.cli_targets import Session, open_session, parse_target_specs
+from langchain_cerebras_router.cli_targets import (
+    PROVIDERS,
+    ProviderName,
+    Session,
+    open_session,
+    parse_target_specs,
+)
+from langchain_cerebras_router.testing import Emulator, Fault
 
 __all__ = ["app"]
 
@@ -321,12 +328,14 @@ def doctor(
 # --------------------------------------------------------------------------- emulator
 
 
-def _parse_fault(spec: str) -> tuple[Any, str | None]:
-    from langchain_cerebras_router.testing import Fault
-
-    provider, sep, rest = spec.partition("=")
-    if sep and provider in ("cerebras", "groq"):
-        return Fault.parse(rest), provider
+def _parse_fault(spec: str) -> tuple[Fault, ProviderName | None]:
+    """``[provider=]kind[:args]`` -> the fault and the provider it is limited to."""
+    name, sep, rest = spec.partition("=")
+    if sep:
+        if name not in PROVIDERS:
+            msg = f"unknown provider {name!r} in {spec!r}: use cerebras or groq"
+            raise ValueError(msg)
+        return Fault.parse(rest), name
     return Fault.parse(spec), None
 
 
@@ -352,9 +361,7 @@ def emulator_command(
     ] = None,
 ) -> None:
     """Serve the bundled Cerebras/Groq API emulator in the foreground."""
-    from langchain_cerebras_router.testing import Emulator
-
-    faults: list[tuple[Any, str | None]] = []
+    faults: list[tuple[Fault, ProviderName | None]] = []
     for spec in fault or []:
         try:
             faults.append(_parse_fault(spec))
@@ -386,7 +393,10 @@ def emulator_command(
 
 
 def _print_emulator_banner(
-    emu: Any, faults: list[tuple[Any, str | None]], tokens_per_second: float | None, ttft: float
+    emu: Emulator,
+    faults: list[tuple[Fault, ProviderName | None]],
+    tokens_per_second: float | None,
+    ttft: float,
 ) -> None:
     console = _console()
     speed = f"{tokens_per_second:,.0f} tokens/s" if tokens_per_second else "as fast as possible"

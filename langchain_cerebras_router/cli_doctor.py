@@ -107,9 +107,9 @@ def _environment_checks(session: Session, env: Mapping[str, str]) -> Iterator[Ch
             else f"not installed: pip install 'langchain-cerebras-router[{extra}]'"
         )
         yield Check("environment", f"extra [{extra}]", "ok" if installed else "info", detail)
-    for provider, name in {**KEY_ENV, "openai": "OPENAI_API_KEY"}.items():
+    for name in (*KEY_ENV.values(), "OPENAI_API_KEY"):
         present = bool(env.get(name))
-        status: Status = "ok" if present else ("warn" if provider in KEY_ENV else "info")
+        status: Status = "ok" if present else ("info" if name == "OPENAI_API_KEY" else "warn")
         yield Check("environment", name, status, "set" if present else "missing")
     for names in BASE_URL_ENV.values():
         for name in names:

@@ -16,7 +16,7 @@ import socket
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from pydantic import SecretStr
 
@@ -35,6 +35,7 @@ __all__ = [
     "KEY_ENV",
     "PROVIDERS",
     "LiveModel",
+    "ProviderName",
     "Session",
     "Target",
     "closed_port_url",
@@ -44,27 +45,33 @@ __all__ = [
     "parse_target_specs",
 ]
 
-PROVIDERS: tuple[str, ...] = ("cerebras", "groq")
-"""Providers the CLI knows how to reach."""
+ProviderName = Literal["cerebras", "groq"]
+"""A provider the CLI knows how to reach."""
 
-KEY_ENV: dict[str, str] = {"cerebras": "CEREBRAS_API_KEY", "groq": "GROQ_API_KEY"}
+PROVIDERS: tuple[ProviderName, ...] = ("cerebras", "groq")
+"""Providers the CLI knows how to reach, in order."""
+
+KEY_ENV: dict[ProviderName, str] = {"cerebras": "CEREBRAS_API_KEY", "groq": "GROQ_API_KEY"}
 """Environment variable holding each provider's API key."""
 
-BASE_URL_ENV: dict[str, tuple[str, ...]] = {
+BASE_URL_ENV: dict[ProviderName, tuple[str, ...]] = {
     "cerebras": ("CEREBRAS_BASE_URL",),
     "groq": ("GROQ_API_BASE", "GROQ_BASE_URL"),
 }
 """Environment variables that may override each provider's endpoint, in order."""
 
-PUBLIC_BASE_URL: dict[str, str] = {
+PUBLIC_BASE_URL: dict[ProviderName, str] = {
     "cerebras": "https://api.cerebras.ai",
     "groq": "https://api.groq.com",
 }
 
-DEFAULT_MODELS: dict[str, str] = {"cerebras": "gpt-oss-120b", "groq": "llama-3.3-70b-versatile"}
+DEFAULT_MODELS: dict[ProviderName, str] = {
+    "cerebras": "gpt-oss-120b",
+    "groq": "llama-3.3-70b-versatile",
+}
 """Model used for a provider when none is named (the seed's Groq primary)."""
 
-EMULATED_TTFT: dict[str, float] = {"cerebras": 0.05, "groq": 0.12}
+EMULATED_TTFT: dict[ProviderName, float] = {"cerebras": 0.05, "groq": 0.12}
 """Time to first token the in-process emulator simulates for each provider, in seconds."""
 
 EMULATOR_KEY = "emulator-key"
@@ -94,7 +101,7 @@ class Target:
             llm = target.chat_model(max_tokens=64)
     """
 
-    provider: str
+    provider: ProviderName
     model: str
     api_key: SecretStr = field(repr=False)
     base_url: str | None
@@ -140,7 +147,7 @@ class Session:
     emulator: Emulator | None = None
     notes: list[str] = field(default_factory=list)
     """Human-readable lines saying what is used and why; print them."""
-    skipped: dict[str, str] = field(default_factory=dict)
+    skipped: dict[ProviderName, str] = field(default_factory=dict)
     """Provider -> why it is not used."""
 
     @property
@@ -153,11 +160,11 @@ class Session:
         """Key values in use, to scrub from any text shown to the user."""
         return [t.api_key.get_secret_value() for t in self.targets if not t.emulated]
 
-    def providers(self) -> list[str]:
+    def providers(self) -> list[ProviderName]:
         """Providers with at least one target, in order."""
         return list(dict.fromkeys(t.provider for t in self.targets))
 
-    def target_for(self, provider: str) -> Target | None:
+    def target_for(self, provider: ProviderName) -> Target | None:
         """The first target of ``provider``."""
         return next((t for t in self.targets if t.provider == provider), None)
 
@@ -169,37 +176,34 @@ class Session:
         """
         if self.emulator is None:
             return
-        specs = {spec.id: spec for spec in self.emulator.models(target.provider)}  # type: ignore[arg-type]
-        spec = specs.get(target.model)
-        speed = spec.tokens_per_second if spec else target.advertised_tokens_per_second
         self.emulator.set_speed(
-            target.provider,  # type: ignore[arg-type]
-            tokens_per_second=speed or 1000.0,
-            time_to_first_token=EMULATED_TTFT.get(target.provider, 0.05),
+            target.provider,
+            tokens_per_second=self.emulated_speed(target) or 1000.0,
+            time_to_first_token=EMULATED_TTFT[target.provider],
         )
 
     def emulated_speed(self, target: Target) -> float | None:
         """Tokens/s the emulator simulates for ``target`` (``None`` for real APIs)."""
         if self.emulator is None:
             return None
-        specs = {spec.id: spec for spec in self.emulator.models(target.provider)}  # type: ignore[arg-type]
+        specs = {spec.id: spec for spec in self.emulator.models(target.provider)}
         spec = specs.get(target.model)
         return spec.tokens_per_second if spec else target.advertised_tokens_per_second
 
 
-def parse_target_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
+def parse_target_specs(specs: Sequence[str]) -> list[tuple[ProviderName, str]]:
     """Parse ``provider`` or ``provider:model`` strings into ``(provider, model)`` pairs.
 
     Raises:
         ValueError: For an unknown provider or an empty model.
     """
-    parsed: list[tuple[str, str]] = []
+    parsed: list[tuple[ProviderName, str]] = []
     for spec in specs:
-        provider, sep, model = spec.strip().partition(":")
-        provider = provider.lower()
-        if provider not in PROVIDERS:
-            msg = f"unknown provider {provider!r} in {spec!r}: use {' or '.join(PROVIDERS)}"
+        name, sep, model = spec.strip().partition(":")
+        if name.lower() not in PROVIDERS:
+            msg = f"unknown provider {name!r} in {spec!r}: use {' or '.join(PROVIDERS)}"
             raise ValueError(msg)
+        provider = cast("ProviderName", name.lower())
         if sep and not model:
             msg = f"empty model in {spec!r}: use provider:model, e.g. cerebras:gpt-oss-120b"
             raise ValueError(msg)
@@ -207,7 +211,7 @@ def parse_target_specs(specs: Sequence[str]) -> list[tuple[str, str]]:
     return parsed
 
 
-def _env_base_url(provider: str, environ: Mapping[str, str]) -> str | None:
+def _env_base_url(provider: ProviderName, environ: Mapping[str, str]) -> str | None:
     return next((environ[n] for n in BASE_URL_ENV[provider] if environ.get(n)), None)
 
 

@@ -24,6 +24,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.tools import tool
 from pydantic import BaseModel, Field
 
+from langchain_cerebras_router.cli_output import Writer, make_writer
 from langchain_cerebras_router.cli_targets import (
     KEY_ENV,
     Session,
@@ -32,7 +33,6 @@ from langchain_cerebras_router.cli_targets import (
     describe_error,
     open_session,
 )
-from langchain_cerebras_router.cli_output import Writer, make_writer
 from langchain_cerebras_router.metrics import SpeedMonitor
 
 if TYPE_CHECKING:

@@ -225,6 +225,11 @@ class RedisHealthStore(HealthStore):
         """Build a store from a Redis URL (same keyword arguments as the constructor)."""
         return cls(url, **kwargs)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> RedisHealthStore:
+        # The state is shared by design: a copied router keeps using the same fleet state
+        # (and connection pool), as a new router on the same URL would.
+        return self
+
     def __repr__(self) -> str:
         return f"RedisHealthStore(url={_safe_url(self._url)!r}, namespace={self.namespace!r})"
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import queue
 import sys
 import threading
 import time
@@ -40,6 +41,9 @@ from langchain_cerebras_router.failover import (
 )
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.metrics import CallSample, SpeedMonitor
+
+#: Members that accept a per-request ``timeout`` (their SDKs' httpx read timeout).
+TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
 
 __all__ = [
     "AttemptTimeoutError",
@@ -429,7 +433,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
             tally.add(chunk)
             yield chunk
         if not opened.ended:
-            for chunk in _with_stall_timeout(opened.chunks, stall):
+            for chunk in _with_stall_timeout(opened.chunks, stall, route=ticket.route):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:
@@ -443,16 +447,51 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
 
 
 def _with_stall_timeout(
-    chunks: Iterator[ChatGenerationChunk], stall: float | None
+    chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
 ) -> Iterator[ChatGenerationChunk]:
-    """Pass chunks through; stalls are bounded by the members' own read timeouts.
+    """Pass the chunks after the commit point through, each within ``stall`` seconds.
 
-    A sync generator cannot be interrupted from outside without a thread hop per chunk,
-    so after the commit point the router relies on the per-call read timeout it gives
-    Cerebras, Groq and OpenAI members (``stall_timeout``).
+    Cerebras, Groq and OpenAI members get a per-request read timeout of ``stall`` from
+    the router (``RoutedChatModel._member_timeout``), so their chunks are passed through
+    directly, with no thread hop per chunk. Any other member is read by a worker thread
+    and abandoned if it goes silent for longer than ``stall``.
     """
-    del stall
-    yield from chunks
+    if stall is None or route.provider in TIMEOUT_AWARE_PROVIDERS:
+        yield from chunks
+        return
+    handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                handoff.put(("chunk", chunk))
+            handoff.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(("error", exc))
+        finally:
+            if stop.is_set():
+                with contextlib.suppress(Exception):
+                    getattr(chunks, "close", lambda: None)()
+
+    _attempt_executor().submit(pump)
+    try:
+        while True:
+            try:
+                kind, item = handoff.get(timeout=stall)
+            except queue.Empty:
+                msg = f"route {route.name!r} stalled: no chunk for {stall} s"
+                raise AttemptTimeoutError(msg) from None
+            if kind == "chunk":
+                yield item
+            elif kind == "end":
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
 
 
 def _close(opened: _OpenStream[Any]) -> None:

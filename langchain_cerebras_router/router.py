@@ -34,6 +34,7 @@ from langchain_cerebras_router.policy import (
     priority_from_env,
 )
 from langchain_cerebras_router.route_execution import (
+    TIMEOUT_AWARE_PROVIDERS,
     CallContext,
     arun_invoke,
     arun_stream,
@@ -59,7 +60,6 @@ __all__ = ["RoutedChatModel"]
 logger = logging.getLogger("langchain_cerebras_router.routing")
 
 _TOOLS_KEY = "routed_tools"
-_TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
 _STRUCTURED_KEY = "routed_structured_output"
 
 
@@ -467,7 +467,7 @@ class RoutedChatModel(BaseChatModel):
         kwargs, dropped = accepted_kwargs(route.provider, call_kwargs)
         if model_override and route.model_id:
             kwargs["model"] = route.model_id
-        if member_timeout is not None and route.provider in _TIMEOUT_AWARE_PROVIDERS:
+        if member_timeout is not None and route.provider in TIMEOUT_AWARE_PROVIDERS:
             kwargs.setdefault("timeout", member_timeout)
         if dropped:
             logger.debug("RoutedChatModel: not sending %s to route %r", dropped, route.name)

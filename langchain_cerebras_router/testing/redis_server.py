@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import socket
 import subprocess
@@ -62,9 +63,12 @@ class RedisServer:
             raise FileNotFoundError(msg)
         self.binary = found
         self.port = port if port is not None else _free_port()
+        self._port_is_free_pick = port is None
+        self._started_once = False
         self.startup_timeout = startup_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._workdir = tempfile.TemporaryDirectory(prefix="lcr-redis-")
+        self._logfile = os.path.join(self._workdir.name, "redis.log")
 
     @staticmethod
     def available() -> bool:
@@ -82,9 +86,28 @@ class RedisServer:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> RedisServer:
-        """Start the server and wait until it answers ``PING``."""
+        """Start the server and wait until it answers ``PING``.
+
+        When the port was picked automatically and another process takes it first, a new
+        free port is tried (before the first successful start only: a restart keeps its
+        port, so that clients reconnect to the same URL).
+        """
         if self.running:
             return self
+        attempts = 5 if self._port_is_free_pick and not self._started_once else 1
+        for attempt in range(attempts):
+            try:
+                self._launch()
+            except RuntimeError:
+                if attempt == attempts - 1:
+                    raise
+                self.port = _free_port()
+            else:
+                self._started_once = True
+                return self
+        return self  # pragma: no cover - the loop returns or raises
+
+    def _launch(self) -> None:
         command = [
             self.binary,
             "--port",
@@ -97,23 +120,22 @@ class RedisServer:
             "no",
             "--loglevel",
             "warning",
+            "--logfile",
+            self._logfile,
         ]
-        self._process = subprocess.Popen(  # noqa: S603 - fixed arguments, local binary
+        process = subprocess.Popen(  # noqa: S603 - fixed arguments, local binary
             command,
             cwd=self._workdir.name,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
+        self._process = process
         deadline = time.monotonic() + self.startup_timeout
         while not _pings(self.port):
-            if self._process.poll() is not None:
-                error = (
-                    self._process.stderr.read().decode(errors="replace")
-                    if self._process.stderr
-                    else ""
-                )
-                self._process = None
+            if process.poll() is not None:
+                self.stop()
+                error = self._log_tail()
                 msg = f"redis-server exited on start (port {self.port}): {error.strip()}"
                 raise RuntimeError(msg)
             if time.monotonic() > deadline:
@@ -121,7 +143,13 @@ class RedisServer:
                 msg = f"redis-server did not answer on port {self.port} in {self.startup_timeout} s"
                 raise TimeoutError(msg)
             time.sleep(0.005)
-        return self
+
+    def _log_tail(self) -> str:
+        try:
+            with open(self._logfile, encoding="utf-8", errors="replace") as log:
+                return " | ".join(line.strip() for line in log.readlines()[-3:])
+        except OSError:
+            return ""
 
     def stop(self) -> None:
         """Kill the server (``SIGKILL``: no shutdown, like a crash) and reap it."""
@@ -131,8 +159,6 @@ class RedisServer:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
         process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
     def close(self) -> None:
         """Stop the server and remove its working directory."""

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from cerebras.cloud.sdk import BadRequestError
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import tool
 from langchain_groq import ChatGroq
 from pydantic import BaseModel
@@ -18,6 +22,7 @@ from langchain_cerebras_router import (
     ChatCerebras,
     InMemoryHealthStore,
     InvalidToolChoiceError,
+    PartialStreamError,
     RoutedChatModel,
 )
 from langchain_cerebras_router.health import BreakerConfig
@@ -376,3 +381,74 @@ def test_routing_is_logged_without_keys(emulator: Emulator, caplog: pytest.LogCa
         message = model.invoke("hi")
     assert canary not in caplog.text
     assert canary not in repr(model) and canary not in str(message.response_metadata)
+
+
+# ------------------------------------------------------------------ members that ignore timeouts
+
+
+class StuckModel(BaseChatModel):
+    """A chat model that blocks (ignoring any timeout): before answering, or mid-stream."""
+
+    block_seconds: float = 30.0
+    chunks_before_block: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "stuck"
+
+    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+        time.sleep(self.block_seconds)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("late"))])
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for i in range(self.chunks_before_block):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=f"part{i} "))
+        time.sleep(self.block_seconds)
+        yield ChatGenerationChunk(message=AIMessageChunk(content="late"))
+
+
+class InOrder:
+    """A routing policy that keeps the routes in the order they were given."""
+
+    def order(self, routes: Any, priority: str) -> list[str]:
+        return [route.name for route in routes]
+
+
+def test_sync_member_stuck_in_a_blocking_call_is_abandoned(emulator: Emulator) -> None:
+    model = RoutedChatModel(
+        routes={"stuck": StuckModel(block_seconds=5), "groq": groq(emulator)},
+        policy=InOrder(),
+        timeout=0.2,
+    )
+    started = time.monotonic()
+    message = model.invoke("hi")
+    assert answered_by(message) == "groq"
+    assert time.monotonic() - started < 4, "the stuck member was waited for"
+    first = message.response_metadata["routing"]["attempts"][0]
+    assert (first["route"], first["failure_kind"]) == ("stuck", "timeout")
+
+
+def test_sync_stream_stall_after_commit_is_bounded_for_any_member(emulator: Emulator) -> None:
+    model = RoutedChatModel(
+        routes={"stuck": StuckModel(block_seconds=5, chunks_before_block=2), "groq": groq(emulator)},
+        policy=InOrder(),
+        timeout=1.0,
+        stall_timeout=0.2,
+    )
+    received: list[str] = []
+    started = time.monotonic()
+    with pytest.raises(PartialStreamError) as caught:
+        for chunk in model.stream("hi"):
+            received.append(str(chunk.content))
+    assert time.monotonic() - started < 4
+    assert received == ["part0 ", "part1 "]
+    assert caught.value.failure.kind == "timeout"
+    assert emulator.request_count("groq") == 0
+
+
+async def test_async_stream_stall_after_commit_is_bounded(emulator: Emulator) -> None:
+    model = router(emulator, stall_timeout=0.2)
+    emulator.inject(Fault.stall(2, 30), provider="cerebras")
+    with pytest.raises(PartialStreamError):
+        async for _ in model.astream("hi"):
+            pass

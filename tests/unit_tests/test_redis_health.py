@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import logging
 import multiprocessing
@@ -544,6 +545,12 @@ def test_missing_redis_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_settings_are_checked(kwargs: dict[str, float]) -> None:
     with pytest.raises(ValueError, match="invalid RedisHealthStore"):
         RedisHealthStore(**kwargs)  # type: ignore[arg-type]
+
+
+def test_deep_copies_share_the_store() -> None:
+    store = RedisHealthStore("redis://127.0.0.1:9/0")
+    assert copy.deepcopy({"health": store})["health"] is store
+    store.close()
 
 
 def test_no_io_in_constructor() -> None:
