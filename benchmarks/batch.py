@@ -14,7 +14,7 @@ import asyncio
 import time
 from typing import Any
 
-from benchmarks.common import API_KEY, CEREBRAS_MODEL, BenchmarkResult, Chart, Target
+from benchmarks.common import BenchmarkResult, Chart, Target, chat_cerebras
 
 CONCURRENCY = 10
 
@@ -30,7 +30,6 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, float]:
 
 def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     """Time a sequential loop, ``batch`` and ``abatch`` over the same prompts."""
-    from langchain_cerebras_router import ChatCerebras
     from langchain_cerebras_router.testing import Emulator
 
     requests, latency = _sizes(quick, tiny)
@@ -38,20 +37,20 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     config = {"max_concurrency": CONCURRENCY}
     timings: dict[str, float] = {}
     with Emulator(server_latency=latency) as emu:
-        llm = ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=emu.base_url)
+        llm = chat_cerebras(emu.base_url)
         llm.invoke("warm-up")
         started = time.perf_counter()
         sequential = [llm.invoke(p) for p in prompts]
         timings["sequential invoke loop"] = time.perf_counter() - started
 
         started = time.perf_counter()
-        threaded = llm.batch(prompts, config=config)  # type: ignore[arg-type]
+        threaded = llm.batch(prompts, config=config)
         timings[f"batch(max_concurrency={CONCURRENCY})"] = time.perf_counter() - started
 
         async def concurrent() -> list[Any]:
             await llm.ainvoke("warm-up")
             begun = time.perf_counter()
-            answers = await llm.abatch(prompts, config=config)  # type: ignore[arg-type]
+            answers: list[Any] = await llm.abatch(prompts, config=config)
             timings[f"abatch(max_concurrency={CONCURRENCY})"] = time.perf_counter() - begun
             return answers
 
@@ -62,7 +61,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         msg = "a batch returned missing or empty answers"
         raise RuntimeError(msg)
     base = timings["sequential invoke loop"]
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "mode": mode,
             "requests": requests,

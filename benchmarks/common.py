@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 __all__ = [
+    "API_KEY",
     "CEREBRAS_MODEL",
     "GROQ_MODEL",
     "REPO_ROOT",
@@ -32,9 +33,12 @@ __all__ = [
     "Chart",
     "Target",
     "ainterleave",
+    "chat_cerebras",
+    "chat_groq",
     "emulator_process",
     "format_table",
     "interleave",
+    "langchain_cerebras_chat",
     "percentile",
     "plot_result",
     "quiet_logging",
@@ -50,6 +54,30 @@ GROQ_MODEL = "llama-3.1-8b-instant"
 API_KEY = "bench-key"
 
 Op = Literal["<=", ">=", "<", ">"]
+
+
+def chat_cerebras(base_url: str, **kwargs: Any) -> Any:
+    """This package's ``ChatCerebras`` on ``CEREBRAS_MODEL`` at ``base_url``."""
+    from langchain_cerebras_router import ChatCerebras
+
+    options: dict[str, Any] = {"model": CEREBRAS_MODEL, "api_key": API_KEY, **kwargs}
+    return ChatCerebras(base_url=base_url, **options)
+
+
+def chat_groq(base_url: str, **kwargs: Any) -> Any:
+    """``langchain_groq.ChatGroq`` on ``GROQ_MODEL``; the groq SDK adds ``/openai/v1``."""
+    from langchain_groq import ChatGroq
+
+    options: dict[str, Any] = {"model": GROQ_MODEL, "api_key": API_KEY, **kwargs}
+    return ChatGroq(base_url=base_url, **options)
+
+
+def langchain_cerebras_chat(base_url: str, **kwargs: Any) -> Any:
+    """``langchain_cerebras.ChatCerebras`` (ChatOpenAI-based: the URL needs ``/v1``)."""
+    from langchain_cerebras import ChatCerebras
+
+    options: dict[str, Any] = {"model": CEREBRAS_MODEL, "api_key": API_KEY, **kwargs}
+    return ChatCerebras(base_url=f"{base_url}/v1", **options)
 
 
 # ======================================================================================
@@ -389,8 +417,12 @@ def _bar_chart(axes: Any, result: Mapping[str, Any], chart: Mapping[str, Any]) -
         axes.set_xscale("log")
     for position, value in zip(positions, values, strict=True):
         axes.annotate(
-            _cell(value), (value, position), xytext=(3, 0), textcoords="offset points",
-            va="center", fontsize=7,
+            _cell(value),
+            (value, position),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=7,
         )
     if group and len(order) > 1:
         from matplotlib.patches import Patch

@@ -34,12 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import (
-    API_KEY,
-    CEREBRAS_MODEL,
-    GROQ_MODEL,
     BenchmarkResult,
     Chart,
     Target,
+    chat_cerebras,
+    chat_groq,
     percentile,
     quiet_logging,
 )
@@ -114,26 +113,15 @@ def _count_sdk_retries() -> Iterator[_RetryCounter]:
 
 
 def _faulty_member(emu: Any, spec: str | None, **extra: Any) -> Any:
-    from langchain_cerebras_router import ChatCerebras
     from langchain_cerebras_router.testing import FAULT_HEADER
 
     if spec is None:
-        return ChatCerebras(
-            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=emu.refused_url, **extra
-        )
-    return ChatCerebras(
-        model=CEREBRAS_MODEL,
-        api_key=API_KEY,
-        base_url=emu.base_url,
-        default_headers={FAULT_HEADER: spec},
-        **extra,
-    )
+        return chat_cerebras(emu.refused_url, **extra)
+    return chat_cerebras(emu.base_url, default_headers={FAULT_HEADER: spec}, **extra)
 
 
 def _healthy(emu: Any) -> Any:
-    from langchain_groq import ChatGroq
-
-    return ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=emu.base_url)
+    return chat_groq(emu.base_url)
 
 
 def _timed(call: Any) -> tuple[float, Any]:
@@ -216,9 +204,7 @@ def _fallback_samples(
         with concurrent.futures.ThreadPoolExecutor(max_workers=len(jobs)) as pool:
             for label, elapsed in pool.map(sample, jobs):
                 seconds[label].append(elapsed)
-    attempts = {
-        label: 1 + counter.retries.get(label, 0) / sizes.samples for label, _ in faults
-    }
+    attempts = {label: 1 + counter.retries.get(label, 0) / sizes.samples for label, _ in faults}
     return seconds, attempts
 
 

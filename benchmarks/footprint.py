@@ -87,10 +87,7 @@ def _python(code: str, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 def _import_seconds(statement: str) -> float:
-    code = (
-        "import time; _t = time.perf_counter(); "
-        f"{statement}; print(time.perf_counter() - _t)"
-    )
+    code = f"import time; _t = time.perf_counter(); {statement}; print(time.perf_counter() - _t)"
     return float(_python(code).stdout.strip().splitlines()[-1])
 
 
@@ -126,8 +123,8 @@ def _child(setup: str, factory: str, limit: int, budget: float) -> None:
     import tracemalloc
 
     namespace: dict[str, Any] = {}
-    exec(setup, namespace)  # noqa: S102 - fixed benchmark code from INSTANCES
-    make = eval(f"lambda: {factory}", namespace)  # noqa: S307 - fixed benchmark code
+    exec(setup, namespace)  # fixed benchmark code from INSTANCES
+    make = eval(f"lambda: {factory}", namespace)  # fixed benchmark code
     make()
     started = time.perf_counter()
     for _ in range(3):
@@ -244,7 +241,15 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     return BenchmarkResult(
         name="footprint",
         title="(g) import time and memory per model instance",
-        columns=["measure", "subject", "n", "value", "unit", "beyond_langchain_core", "construct_us"],
+        columns=[
+            "measure",
+            "subject",
+            "n",
+            "value",
+            "unit",
+            "beyond_langchain_core",
+            "construct_us",
+        ],
         rows=rows,
         charts=[
             Chart(

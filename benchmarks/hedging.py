@@ -13,17 +13,17 @@ Target: hedged p99 <= hedge delay + the second route's own p99 (measured directl
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.common import (
-    API_KEY,
-    CEREBRAS_MODEL,
-    GROQ_MODEL,
     BenchmarkResult,
     Chart,
     Target,
+    chat_cerebras,
+    chat_groq,
     percentile,
     quiet_logging,
 )
@@ -52,23 +52,18 @@ def _sizes(quick: bool, tiny: bool) -> _Sizes:
 
 
 def _routers(emu: Any, hedge_after: float) -> dict[str, Any]:
-    from langchain_groq import ChatGroq
-
-    from langchain_cerebras_router import ChatCerebras, RoutedChatModel
+    from langchain_cerebras_router import RoutedChatModel
 
     def routes() -> dict[str, Any]:
-        return {
-            "cerebras": ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=emu.base_url),
-            "groq": ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=emu.base_url),
-        }
+        return {"cerebras": chat_cerebras(emu.base_url), "groq": chat_groq(emu.base_url)}
 
     return {
         PLAIN: RoutedChatModel(routes=routes(), priority="ultimate_speed"),
         HEDGED: RoutedChatModel(
             routes=routes(), priority="ultimate_speed", hedge_after=hedge_after
         ),
-        DIRECT: ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=emu.base_url),
-        IDLE: ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=emu.base_url),
+        DIRECT: chat_groq(emu.base_url),
+        IDLE: chat_groq(emu.base_url),
     }
 
 
@@ -133,7 +128,7 @@ async def _run_async(
     hedged: list[int] = []
     names = list(models)
     calls: dict[str, Callable[[], Awaitable[Any]]] = {
-        name: (lambda m=m: m.ainvoke(PROMPT)) for name, m in models.items()
+        name: functools.partial(m.ainvoke, PROMPT) for name, m in models.items()
     }
     for index in range(sizes.calls):
         shift = index % len(names)

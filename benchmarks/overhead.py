@@ -11,6 +11,7 @@ than ``langchain-cerebras``.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -22,8 +23,11 @@ from benchmarks.common import (
     Chart,
     Target,
     ainterleave,
+    chat_cerebras,
+    chat_groq,
     emulator_process,
     interleave,
+    langchain_cerebras_chat,
     summarize,
 )
 
@@ -44,19 +48,10 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, int]:
 
 
 def _models(url: str) -> dict[str, Any]:
-    from langchain_cerebras import ChatCerebras as LangchainCerebras
-    from langchain_groq import ChatGroq
-
-    from langchain_cerebras_router import ChatCerebras
-
     return {
-        OURS: ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url),
-        # ChatOpenAI-based: the base URL must include the /v1 prefix.
-        LANGCHAIN_CEREBRAS: LangchainCerebras(
-            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=f"{url}/v1"
-        ),
-        # The groq SDK appends /openai/v1 itself: the emulator's Groq paths.
-        GROQ: ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=url),
+        OURS: chat_cerebras(url),
+        LANGCHAIN_CEREBRAS: langchain_cerebras_chat(url),
+        GROQ: chat_groq(url),  # the emulator's Groq paths
     }
 
 
@@ -64,14 +59,14 @@ def _sync_contenders(url: str) -> dict[str, Callable[[], object]]:
     from cerebras.cloud.sdk import Cerebras
 
     raw = Cerebras(api_key=API_KEY, base_url=url, warm_tcp_connection=False, max_retries=0)
-    messages = [{"role": "user", "content": PROMPT}]
+    messages: Any = [{"role": "user", "content": PROMPT}]
 
     def raw_call() -> object:
         return raw.chat.completions.create(model=CEREBRAS_MODEL, messages=messages)
 
     contenders: dict[str, Callable[[], object]] = {RAW: raw_call}
     for name, model in _models(url).items():
-        contenders[name] = lambda model=model: model.invoke(PROMPT)
+        contenders[name] = functools.partial(model.invoke, PROMPT)
     return contenders
 
 
@@ -79,14 +74,14 @@ async def _async_samples(url: str, iterations: int, warmup: int) -> dict[str, li
     from cerebras.cloud.sdk import AsyncCerebras
 
     raw = AsyncCerebras(api_key=API_KEY, base_url=url, warm_tcp_connection=False, max_retries=0)
-    messages = [{"role": "user", "content": PROMPT}]
+    messages: Any = [{"role": "user", "content": PROMPT}]
 
     def raw_call() -> Awaitable[object]:
         return raw.chat.completions.create(model=CEREBRAS_MODEL, messages=messages)
 
     contenders: dict[str, Callable[[], Awaitable[object]]] = {RAW: raw_call}
     for name, model in _models(url).items():
-        contenders[name] = lambda model=model: model.ainvoke(PROMPT)
+        contenders[name] = functools.partial(model.ainvoke, PROMPT)
     try:
         return await ainterleave(contenders, iterations=iterations, warmup=warmup)
     finally:

@@ -11,17 +11,17 @@ Target: router <= 1.05x ChatCerebras (time per call; for long streams, time per 
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from benchmarks.common import (
-    API_KEY,
-    CEREBRAS_MODEL,
-    GROQ_MODEL,
     BenchmarkResult,
     Chart,
     Target,
     ainterleave,
+    chat_cerebras,
+    chat_groq,
     emulator_process,
     interleave,
     summarize,
@@ -44,19 +44,13 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, int, int, int]:
 
 
 def _models(url: str) -> tuple[Any, Any]:
-    from langchain_groq import ChatGroq
+    from langchain_cerebras_router import RoutedChatModel
 
-    from langchain_cerebras_router import ChatCerebras, RoutedChatModel
-
-    direct = ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url)
     router = RoutedChatModel(
-        routes={
-            "cerebras": ChatCerebras(model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url),
-            "groq": ChatGroq(model=GROQ_MODEL, api_key=API_KEY, base_url=url),
-        },
+        routes={"cerebras": chat_cerebras(url), "groq": chat_groq(url)},
         priority="ultimate_speed",
     )
-    return direct, router
+    return chat_cerebras(url), router
 
 
 def _drain(model: Any, max_tokens: int) -> int:
@@ -76,13 +70,13 @@ def _sync_samples(
 ) -> dict[tuple[str, str], dict[str, list[float]]]:
     models = {DIRECT: direct, ROUTER: router}
     invoke: dict[str, Callable[[], object]] = {
-        n: (lambda m=m: m.invoke(PROMPT, max_tokens=SHORT_TOKENS)) for n, m in models.items()
+        n: functools.partial(m.invoke, PROMPT, max_tokens=SHORT_TOKENS) for n, m in models.items()
     }
     short: dict[str, Callable[[], object]] = {
-        n: (lambda m=m: _drain(m, SHORT_TOKENS)) for n, m in models.items()
+        n: functools.partial(_drain, m, SHORT_TOKENS) for n, m in models.items()
     }
     long: dict[str, Callable[[], object]] = {
-        n: (lambda m=m: _drain(m, long_tokens)) for n, m in models.items()
+        n: functools.partial(_drain, m, long_tokens) for n, m in models.items()
     }
     return {
         ("invoke", "short"): interleave(invoke, iterations=iterations, warmup=warmup),
@@ -96,13 +90,13 @@ async def _async_samples(
 ) -> dict[tuple[str, str], dict[str, list[float]]]:
     models = {DIRECT: direct, ROUTER: router}
     invoke: dict[str, Callable[[], Awaitable[object]]] = {
-        n: (lambda m=m: m.ainvoke(PROMPT, max_tokens=SHORT_TOKENS)) for n, m in models.items()
+        n: functools.partial(m.ainvoke, PROMPT, max_tokens=SHORT_TOKENS) for n, m in models.items()
     }
     short: dict[str, Callable[[], Awaitable[object]]] = {
-        n: (lambda m=m: _adrain(m, SHORT_TOKENS)) for n, m in models.items()
+        n: functools.partial(_adrain, m, SHORT_TOKENS) for n, m in models.items()
     }
     long: dict[str, Callable[[], Awaitable[object]]] = {
-        n: (lambda m=m: _adrain(m, long_tokens)) for n, m in models.items()
+        n: functools.partial(_adrain, m, long_tokens) for n, m in models.items()
     }
     return {
         ("ainvoke", "short"): await ainterleave(invoke, iterations=iterations, warmup=warmup),
@@ -154,7 +148,16 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     return BenchmarkResult(
         name="router_overhead",
         title="(c) RoutedChatModel overhead over ChatCerebras alone",
-        columns=["api", "answer", "model", "calls", "median_ms", "p99_ms", "added_us", "vs_ChatCerebras"],
+        columns=[
+            "api",
+            "answer",
+            "model",
+            "calls",
+            "median_ms",
+            "p99_ms",
+            "added_us",
+            "vs_ChatCerebras",
+        ],
         rows=rows,
         targets=targets,
         charts=[

@@ -11,6 +11,7 @@ Target: ChatCerebras chunks/s >= 0.8x the raw SDK's (sync vs sync, async vs asyn
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -21,7 +22,9 @@ from benchmarks.common import (
     BenchmarkResult,
     Chart,
     Target,
+    chat_cerebras,
     emulator_process,
+    langchain_cerebras_chat,
     percentile,
 )
 
@@ -43,17 +46,9 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, int]:
 
 
 def _models(url: str) -> dict[str, Any]:
-    from langchain_cerebras import ChatCerebras as LangchainCerebras
-
-    from langchain_cerebras_router import ChatCerebras
-
     return {
-        OURS: ChatCerebras(
-            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=url, max_tokens=MAX_TOKENS
-        ),
-        LANGCHAIN_CEREBRAS: LangchainCerebras(
-            model=CEREBRAS_MODEL, api_key=API_KEY, base_url=f"{url}/v1", max_tokens=MAX_TOKENS
-        ),
+        OURS: chat_cerebras(url, max_tokens=MAX_TOKENS),
+        LANGCHAIN_CEREBRAS: langchain_cerebras_chat(url, max_tokens=MAX_TOKENS),
     }
 
 
@@ -64,13 +59,14 @@ def _sync_contenders(url: str) -> dict[str, Callable[[], int]]:
 
     def raw_stream() -> int:
         count = 0
-        for chunk in raw.chat.completions.create(
+        stream: Any = raw.chat.completions.create(
             model=CEREBRAS_MODEL,
             messages=[{"role": "user", "content": PROMPT}],
             max_completion_tokens=MAX_TOKENS,
             stream=True,
-        ):
-            if chunk.choices and chunk.choices[0].delta.content:  # type: ignore[union-attr]
+        )
+        for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
                 count += 1
         return count
 
@@ -79,7 +75,7 @@ def _sync_contenders(url: str) -> dict[str, Callable[[], int]]:
 
     contenders: dict[str, Callable[[], int]] = {RAW: raw_stream}
     for name, model in _models(url).items():
-        contenders[name] = lambda model=model: lc_stream(model)
+        contenders[name] = functools.partial(lc_stream, model)
     return contenders
 
 
@@ -90,13 +86,13 @@ def _async_contenders(url: str) -> tuple[dict[str, Callable[[], Awaitable[int]]]
 
     async def raw_stream() -> int:
         count = 0
-        stream = await raw.chat.completions.create(
+        stream: Any = await raw.chat.completions.create(
             model=CEREBRAS_MODEL,
             messages=[{"role": "user", "content": PROMPT}],
             max_completion_tokens=MAX_TOKENS,
             stream=True,
         )
-        async for chunk in stream:  # type: ignore[union-attr]
+        async for chunk in stream:
             if chunk.choices and chunk.choices[0].delta.content:
                 count += 1
         return count
@@ -110,7 +106,7 @@ def _async_contenders(url: str) -> tuple[dict[str, Callable[[], Awaitable[int]]]
 
     contenders: dict[str, Callable[[], Awaitable[int]]] = {RAW: raw_stream}
     for name, model in _models(url).items():
-        contenders[name] = lambda model=model: lc_astream(model)
+        contenders[name] = functools.partial(lc_astream, model)
     return contenders, raw
 
 

@@ -10,9 +10,8 @@ import json
 import logging
 import threading
 import weakref
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import Any, Literal, cast
 
 import httpx
@@ -27,18 +26,13 @@ from cerebras.cloud.sdk import (
 )
 from cerebras.cloud.sdk.resources.chat.completions import CompletionsResource
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
-from langchain_core.output_parsers.openai_tools import (
-    JsonOutputKeyToolsParser,
-    PydanticToolsParser,
-)
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
@@ -52,10 +46,11 @@ from langchain_cerebras_router.message_conversion import (
     chat_result_from_completion,
     convert_messages,
 )
-from langchain_cerebras_router.strict_schema import (
-    cerebras_response_format,
-    json_schema_for,
-    strip_optional_nulls,
+from langchain_cerebras_router.strict_schema import cerebras_response_format, json_schema_for
+from langchain_cerebras_router.structured_output import (
+    strict_json_parser,
+    tool_call_parser,
+    with_parser,
 )
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
@@ -663,7 +658,7 @@ class ChatCerebras(BaseChatModel):
                 },
                 **kwargs,
             )
-            parser = _strict_json_parser(schema if is_pydantic else None, original_schema)
+            parser = strict_json_parser(schema if is_pydantic else None, original_schema)
         elif method == "function_calling":
             tool_name = convert_to_openai_tool(schema)["function"]["name"]
             llm = self.bind_tools(
@@ -682,7 +677,7 @@ class ChatCerebras(BaseChatModel):
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
             )
             raise ValueError(msg)
-        return _with_parser(llm, parser, include_raw=include_raw)
+        return with_parser(llm, parser, include_raw=include_raw)
 
 
 def _typed(
@@ -695,64 +690,3 @@ def _typed(
         exc, label=call.label, chunks_received=converter.chunks, response=response
     )
     return typed if typed is not None else exc
-
-
-def _strict_json_parser(
-    model_class: Any, original_schema: Mapping[str, Any]
-) -> OutputParserLike[Any]:
-    """Parse strict-mode JSON into the caller's type.
-
-    Drops the nulls strict mode allowed for optional fields, then validates with the
-    Pydantic class (if any) so that field defaults apply.
-    """
-
-    def finish(value: Any) -> Any:
-        cleaned = strip_optional_nulls(value, original_schema)
-        if model_class is None:
-            return cleaned
-        validate = getattr(model_class, "model_validate", None) or model_class.parse_obj
-        return validate(cleaned)
-
-    return JsonOutputParser() | RunnableLambda(finish)
-
-
-def _require_valid_tool_call(message: Any) -> Any:
-    """Fail parsing loudly when the only tool calls have arguments that are not JSON."""
-    if isinstance(message, AIMessage) and message.invalid_tool_calls and not message.tool_calls:
-        bad = message.invalid_tool_calls[0]
-        msg = (
-            f"Tool call {bad.get('name')!r} has arguments that are not valid JSON: "
-            f"{bad.get('error')}"
-        )
-        raise OutputParserException(msg, llm_output=str(bad.get("args")))
-    return message
-
-
-def tool_call_parser(schema: Any, tool_name: str, *, is_pydantic: bool) -> OutputParserLike[Any]:
-    """Parser for ``method="function_calling"``: the forced tool call's arguments."""
-    parser: OutputParserLike[Any] = (
-        PydanticToolsParser(tools=[schema], first_tool_only=True)
-        if is_pydantic
-        else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
-    )
-    return RunnableLambda(_require_valid_tool_call) | parser
-
-
-def _with_parser(
-    llm: Runnable[LanguageModelInput, Any],
-    parser: OutputParserLike[Any],
-    *,
-    include_raw: bool,
-) -> Runnable[LanguageModelInput, Any]:
-    """Attach an output parser, optionally keeping the raw message and parse errors."""
-    if not include_raw:
-        return llm | parser
-    parse_raw: Callable[[Any], Any] = itemgetter("raw")
-    parser_assign = RunnablePassthrough.assign(
-        parsed=parse_raw | parser, parsing_error=lambda _: None
-    )
-    parser_none = RunnablePassthrough.assign(parsed=lambda _: None)
-    parser_with_fallback = parser_assign.with_fallbacks(
-        [parser_none], exception_key="parsing_error"
-    )
-    return RunnableMap(raw=llm) | parser_with_fallback

@@ -284,7 +284,7 @@ def write_plot(report: BenchReport, path: str | Path) -> Path:
     speed_ax.set_title("Output speed", loc="left", fontweight="bold")
     speed_ax.set_ylabel("tokens / second")
     speed_ax.set_xticks(xs, labels, fontsize=8)
-    speed_ax.legend(fontsize=8, frameon=False, loc="upper right")
+    speed_ax.legend(fontsize=8, frameon=False, loc="best")
     speed_ax.margins(y=0.15)
 
     for offset, color, name, pick in (
@@ -320,7 +320,7 @@ def write_plot(report: BenchReport, path: str | Path) -> Path:
     time_ax.set_title("Time to first token and latency", loc="left", fontweight="bold")
     time_ax.set_ylabel("seconds")
     time_ax.set_xticks(xs, labels, fontsize=8)
-    time_ax.legend(fontsize=8, frameon=False, loc="upper left")
+    time_ax.legend(fontsize=8, frameon=False, loc="best")
     time_ax.margins(y=0.2)
 
     for ax in (speed_ax, time_ax):

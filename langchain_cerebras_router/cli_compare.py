@@ -54,6 +54,7 @@ class CompareCell:
     model: str
     answer: str | None
     error: str | None
+    finish_reason: str | None = None
     ttft: float | None = None
     latency: float | None = None
     output_tokens: int | None = None
@@ -108,6 +109,7 @@ def _ask(
         model=target.model,
         answer=text.strip(),
         error=None,
+        finish_reason=full.response_metadata.get("finish_reason") if full is not None else None,
         ttft=sample.ttft if sample else None,
         latency=sample.latency if sample else None,
         output_tokens=sample.output_tokens if sample else None,

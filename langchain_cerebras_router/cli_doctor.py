@@ -125,8 +125,8 @@ def _environment_checks(session: Session, env: Mapping[str, str]) -> Iterator[Ch
             "environment",
             "mode",
             "warn",
-            "no API key set: the provider checks below run against the bundled emulator "
-            "in this process, not the real APIs",
+            "emulator: the provider checks below run against the bundled emulator in this "
+            "process, not the real APIs",
         )
 
 
@@ -227,7 +227,10 @@ def _model_check(target: Target, served: list[str]) -> Check:
 
 def _provider_checks(target: Target, secrets: list[str]) -> Iterator[Check]:
     section = target.provider
-    where = "bundled emulator" if target.emulated else "API"
+    if target.emulated:
+        where = "bundled emulator"
+    else:
+        where = "configured endpoint" if target.base_url else "public API"
     yield Check(section, "endpoint", "info", f"{_safe_url(target.endpoint)} ({where})")
     try:
         models, elapsed = list_live_models(target)

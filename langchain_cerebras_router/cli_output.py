@@ -136,6 +136,7 @@ class _RichWriter:
         from rich.console import Console
 
         self.console: Any = Console(file=file, highlight=False)
+        self._streaming = False
 
     def banner(self, title: str, lines: Sequence[str]) -> None:
         from rich.panel import Panel
@@ -171,9 +172,13 @@ class _RichWriter:
         self.console.print(Text.assemble(("answer  ", "bold green"), (text, "")))
 
     def stream_piece(self, text: str) -> None:
-        self.console.print(text, end="", markup=False, style="green", soft_wrap=True)
+        if not self._streaming:
+            self._streaming = True
+            self.console.print("stream  ", end="", markup=False, style="bold green")
+        self.console.print(text, end="", markup=False, soft_wrap=True)
 
     def end_stream(self) -> None:
+        self._streaming = False
         self.console.print()
 
     def code(self, text: str, language: str) -> None:

@@ -195,7 +195,13 @@ def _cell(cell: CompareCell, *, full: bool, limit: int = 360) -> Group:
         facts.append(f"{cell.server_tokens_per_second:,.0f} tok/s (server)")
     elif cell.client_tokens_per_second is not None:
         facts.append(f"{cell.client_tokens_per_second:,.0f} tok/s (client)")
-    return Group(Text(answer or "(empty answer)"), Text(" · ".join(facts), style="dim cyan"))
+    if answer:
+        body = Text(answer)
+    elif cell.finish_reason == "length":
+        body = Text("(no answer: max_tokens reached, spent on reasoning)", style="yellow")
+    else:
+        body = Text("(empty answer)", style="yellow")
+    return Group(body, Text(" · ".join(facts), style="dim cyan"))
 
 
 def compare_table(report: CompareReport, *, full: bool = False) -> Table:

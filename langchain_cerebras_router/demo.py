@@ -92,7 +92,7 @@ class _Demo:
             msg = "the demo needs a Cerebras target"
             raise RuntimeError(msg)
         self.cerebras = cerebras
-        self.llm = cerebras.chat_model(max_tokens=512 if not cerebras.emulated else None)
+        self.llm = cerebras.chat_model(max_tokens=None if cerebras.emulated else 1024)
 
     def run(self) -> int:
         sections: list[tuple[str, str, Callable[[], None]]] = [
@@ -282,7 +282,7 @@ def _attempt_row(attempt: Mapping[str, Any]) -> list[str]:
 def _banner_lines(session: Session) -> list[str]:
     lines = list(session.notes)
     if not session.emulated:
-        lines.append("Set no key (or pass --emulator) to run offline against the emulator.")
+        lines.append("Unset CEREBRAS_API_KEY (or pass --emulator) to run offline on the emulator.")
     return lines
 
 

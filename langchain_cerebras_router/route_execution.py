@@ -30,9 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
+from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import (
     CallPlan,
     PartialStreamError,
@@ -78,6 +79,12 @@ class AttemptTimeoutError(TimeoutError):
     failure_kind = "timeout"
 
 
+class AttemptCancelledError(Exception):
+    """An attempt the router gave up: another route answered first, or the caller left."""
+
+    failure_kind = "cancelled"
+
+
 @dataclass
 class CallContext:
     """One routed call: its plan, its input, and how to call each member."""
@@ -92,6 +99,12 @@ class CallContext:
     monitor: SpeedMonitor | None = None
     observed_headers: Callable[[Route], Mapping[str, str] | None] | None = None
     model_override: bool = False
+    tracer: AttemptTracer | None = None
+
+    def trace_start(self, ticket: _Ticket) -> None:
+        """Open the attempt's child run (only when the call is traced)."""
+        if self.tracer is not None:
+            ticket.trace = self.tracer.start(ticket.route, hedge=ticket.hedge)
 
     def headers_of(self, route: Route) -> Mapping[str, str] | None:
         """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
@@ -149,6 +162,7 @@ class _Ticket:
     hedge: bool
     timeout_at: float | None
     cancelled: bool = False
+    trace: Any = None
 
 
 @dataclass
@@ -163,6 +177,7 @@ class _OpenStream(Generic[T]):
 
 def _fail(ctx: CallContext, ticket: _Ticket, exc: BaseException) -> None:
     """Record a failed attempt; re-raise when the failure must not be failed over."""
+    AttemptTracer.failed(ticket.trace, exc)
     failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
     ctx.record(
         ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=False
@@ -199,6 +214,7 @@ def _race(
         timeout = plan.timeout_for_attempt()
         now = plan.clock()
         ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+        ctx.trace_start(ticket)
         inflight[pool.submit(start, route, ticket)] = ticket
 
     def abandon_all(why: str) -> None:
@@ -207,6 +223,7 @@ def _race(
             if not future.cancel() and future.done() and future.exception() is None and close:
                 close(future.result())
             plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+            AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
         inflight.clear()
 
     while True:
@@ -220,6 +237,7 @@ def _race(
             timeout = plan.timeout_for_attempt()
             if timeout is None and ctx.hedge_delay(step) is None:
                 ticket = _Ticket(step, plan.clock(), False, None)
+                ctx.trace_start(ticket)
                 try:
                     return ticket, start(step, ticket)
                 except Exception as exc:
@@ -278,6 +296,7 @@ def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> Cha
     ctx.record(
         ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False
     )
+    AttemptTracer.succeeded(ticket.trace, result)
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
         if ctx.model_override and ticket.route.model_id:
@@ -370,6 +389,7 @@ class _StreamTally:
         self, ctx: CallContext, ticket: _Ticket, exc: BaseException
     ) -> PartialStreamError:
         failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
+        AttemptTracer.failed(ticket.trace, exc)
         ctx.record(
             ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=True
         )
@@ -401,6 +421,10 @@ class _StreamTally:
             error=None,
             streamed=True,
             chunks=self.chunks,
+        )
+        final = self.final if self.final is not None else AIMessageChunk(content="")
+        AttemptTracer.succeeded(
+            ticket.trace, ChatResult(generations=[ChatGeneration(message=final)])
         )
         explanation = ctx.plan.explanation(attempt, ctx.priority)
         return ChatGenerationChunk(
@@ -439,6 +463,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     except GeneratorExit:
         _close(opened)
         ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
+        AttemptTracer.failed(ticket.trace, AttemptCancelledError("the caller stopped reading"))
         raise
     except Exception as exc:
         _close(opened)
@@ -553,6 +578,7 @@ async def _arace(
         timeout = plan.timeout_for_attempt()
         now = plan.clock()
         ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+        ctx.trace_start(ticket)
         inflight[asyncio.ensure_future(start(route, ticket))] = ticket
 
     async def abandon_all(why: str) -> None:
@@ -562,6 +588,7 @@ async def _arace(
                 await close(task.result())
             task.cancel()
             plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+            AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
         inflight.clear()
 
     try:
@@ -577,6 +604,7 @@ async def _arace(
                     timeout = plan.timeout_for_attempt()
                     now = plan.clock()
                     ticket = _Ticket(step, now, False, None if timeout is None else now + timeout)
+                    ctx.trace_start(ticket)
                     try:
                         async with _timeout(timeout):
                             return ticket, await start(step, ticket)
@@ -705,6 +733,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     except GeneratorExit:
         await _aclose(opened)
         ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
+        AttemptTracer.failed(ticket.trace, AttemptCancelledError("the caller stopped reading"))
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
@@ -713,7 +742,3 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         await _aclose(opened)
         raise tally.partial_error(ctx, ticket, exc) from exc
     yield tally.routing_chunk(ctx, ticket, opened.ttft)
-
-
-def _unused(_: AIMessage | ChatGeneration) -> None:  # pragma: no cover - typing anchor
-    return None

@@ -18,13 +18,13 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
-from pydantic import ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, field_validator, model_validator
 from typing_extensions import Self
 
+from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.catalogue import ModelCatalogue
-from langchain_cerebras_router.chat_models import _with_parser, tool_call_parser
 from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
-from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
+from langchain_cerebras_router.health import HealthStore
 from langchain_cerebras_router.metrics import SpeedMonitor
 from langchain_cerebras_router.policy import (
     PriorityPolicy,
@@ -33,6 +33,7 @@ from langchain_cerebras_router.policy import (
     normalize_priority,
     priority_from_env,
 )
+from langchain_cerebras_router.redis_health import health_store_from
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
     CallContext,
@@ -53,6 +54,7 @@ from langchain_cerebras_router.route_factory import (
     provider_of,
     with_sdk_retries,
 )
+from langchain_cerebras_router.structured_output import tool_call_parser, with_parser
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
 __all__ = ["RoutedChatModel"]
@@ -138,8 +140,10 @@ class RoutedChatModel(BaseChatModel):
     """Allow hedging calls that carry tools (off: a tool-bearing call is never duplicated)."""
     failover_on_bad_request: bool = False
     """Also fail over on 400-class errors (never on context-length errors)."""
-    health: HealthStore = Field(default_factory=InMemoryHealthStore, exclude=True)
-    """Per-route circuit breakers and rate-limit budgets."""
+    health: HealthStore = Field(default_factory=health_store_from, alias="state", exclude=True)
+    """Per-route circuit breakers and rate-limit budgets. Pass a ``HealthStore``, or
+    ``state="redis://host:6379/0"`` to share them across processes (also from the env var
+    ``LANGCHAIN_ROUTER_STATE_URL``); in memory by default."""
     monitor: SpeedMonitor | None = Field(default_factory=SpeedMonitor, exclude=True)
     """Speed and availability per route (``None`` to turn off)."""
     groq_fallback_model: str | None = SEED_GROQ_FALLBACK_MODEL
@@ -157,6 +161,11 @@ class RoutedChatModel(BaseChatModel):
     _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
     )
+
+    @field_validator("health", mode="before")
+    @classmethod
+    def _health_from_state(cls, value: Any) -> HealthStore:
+        return health_store_from(value)
 
     @model_validator(mode="before")
     @classmethod
@@ -360,6 +369,7 @@ class RoutedChatModel(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         stream: bool,
+        run_manager: Any = None,
     ) -> CallContext:
         call_kwargs = {**self.model_kwargs, **kwargs}
         priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
@@ -406,6 +416,7 @@ class RoutedChatModel(BaseChatModel):
             monitor=self.monitor,
             observed_headers=lambda route: self._last_headers.get(route.name),
             model_override=model_override,
+            tracer=AttemptTracer.for_run(run_manager, messages),
         )
 
     def _routes_for_model(
@@ -487,7 +498,9 @@ class RoutedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return run_invoke(self._context(messages, stop, kwargs, stream=False))
+        return run_invoke(
+            self._context(messages, stop, kwargs, stream=False, run_manager=run_manager)
+        )
 
     async def _agenerate(
         self,
@@ -496,7 +509,9 @@ class RoutedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        return await arun_invoke(self._context(messages, stop, kwargs, stream=False))
+        return await arun_invoke(
+            self._context(messages, stop, kwargs, stream=False, run_manager=run_manager)
+        )
 
     def _stream(
         self,
@@ -505,7 +520,8 @@ class RoutedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for chunk in run_stream(self._context(messages, stop, kwargs, stream=True)):
+        context = self._context(messages, stop, kwargs, stream=True, run_manager=run_manager)
+        for chunk in run_stream(context):
             if run_manager:
                 run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -517,7 +533,8 @@ class RoutedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        async for chunk in arun_stream(self._context(messages, stop, kwargs, stream=True)):
+        context = self._context(messages, stop, kwargs, stream=True, run_manager=run_manager)
+        async for chunk in arun_stream(context):
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
             yield chunk
@@ -624,4 +641,4 @@ class RoutedChatModel(BaseChatModel):
             ls_structured_output_format={"kwargs": {"method": method}, "schema": schema},
             **kwargs,
         )
-        return _with_parser(llm, parser, include_raw=include_raw)
+        return with_parser(llm, parser, include_raw=include_raw)

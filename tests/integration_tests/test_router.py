@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from cerebras.cloud.sdk import BadRequestError
+from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
@@ -79,7 +80,9 @@ class Note(BaseModel):
 
 
 def test_sequence_routes_are_named_by_provider(emulator: Emulator) -> None:
-    model = RoutedChatModel(routes=[cerebras(emulator), groq(emulator), groq(emulator, "llama-3.1-8b-instant")])
+    model = RoutedChatModel(
+        routes=[cerebras(emulator), groq(emulator), groq(emulator, "llama-3.1-8b-instant")]
+    )
     assert list(model.routes) == ["cerebras", "groq", "groq/llama-3.1-8b-instant"]
 
 
@@ -89,9 +92,16 @@ def test_members_lose_their_sdk_retries(emulator: Emulator) -> None:
     assert model.routes["g"].max_retries == 0  # type: ignore[attr-defined]
 
 
-def test_drop_in_construction_from_env(emulator_env: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_drop_in_construction_from_env(
+    emulator_env: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
     model = RoutedChatModel(
-        model="llama-3.3-70b-versatile", temperature=0.2, max_tokens=64, timeout=5, max_retries=1, streaming=False
+        model="llama-3.3-70b-versatile",
+        temperature=0.2,
+        max_tokens=64,
+        timeout=5,
+        max_retries=1,
+        streaming=False,
     )
     assert list(model.routes) == ["cerebras", "groq", "groq/deepseek-r1-distill-llama-70b"]
     assert model.routes["cerebras"].model_id == "gpt-oss-120b"  # type: ignore[attr-defined]
@@ -182,7 +192,9 @@ def test_invalid_history_fails_fast_without_any_request(emulator: Emulator) -> N
     assert emulator.requests == []
 
 
-def test_unauthorized_route_is_disabled(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_unauthorized_route_is_disabled(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
     model = router(emulator)
     emulator.inject(Fault.unauthorized(), provider="cerebras")
     assert answered_by(model.invoke("hi")) == "groq"
@@ -210,7 +222,9 @@ def test_router_retries_a_pass_after_all_routes_failed(emulator: Emulator) -> No
     emulator.inject(Fault.status(503), provider="cerebras")
     emulator.inject(Fault.status(503), provider="groq")
     message = model.invoke("hi")
-    outcomes = [(a["route"], a["outcome"]) for a in message.response_metadata["routing"]["attempts"]]
+    outcomes = [
+        (a["route"], a["outcome"]) for a in message.response_metadata["routing"]["attempts"]
+    ]
     assert outcomes[:2] == [("cerebras", "failed"), ("groq", "failed")]
     assert outcomes[-1][1] == "answered"
 
@@ -323,7 +337,10 @@ def test_bind_tools_is_converted_for_each_route(emulator: Emulator, priority: st
     model = router(emulator, priority=priority).bind_tools([get_weather], tool_choice="any")
     message = model.invoke("What is the weather in Paris?")
     assert message.tool_calls[0]["name"] == "get_weather"
-    assert message.tool_calls[0]["args"] == {"city": "Paris"} or "city" in message.tool_calls[0]["args"]
+    assert (
+        message.tool_calls[0]["args"] == {"city": "Paris"}
+        or "city" in message.tool_calls[0]["args"]
+    )
     body = emulator.requests[-1].body
     assert body is not None and body["tools"][0]["function"]["name"] == "get_weather"
     assert body["tool_choice"] == "required"
@@ -337,7 +354,9 @@ def test_bad_tool_choice_fails_before_any_request(emulator: Emulator) -> None:
 
 @pytest.mark.parametrize("method", ["function_calling", "json_schema", "json_mode"])
 @pytest.mark.parametrize("priority", ["ultimate_speed", "speed"])
-def test_structured_output_through_any_route(emulator: Emulator, method: str, priority: str) -> None:
+def test_structured_output_through_any_route(
+    emulator: Emulator, method: str, priority: str
+) -> None:
     # json_mode has no schema on the wire: the prompt describes it (string fields only).
     schema = Note if method == "json_mode" else Answer
     model = router(emulator, priority=priority).with_structured_output(schema, method=method)  # type: ignore[arg-type]
@@ -363,16 +382,22 @@ def test_with_fallbacks_still_works_on_the_router(emulator: Emulator) -> None:
 
 async def test_abatch_with_max_concurrency(emulator: Emulator) -> None:
     model = router(emulator)
-    results = await model.abatch([f"question {i}" for i in range(20)], config={"max_concurrency": 5})
+    results = await model.abatch(
+        [f"question {i}" for i in range(20)], config={"max_concurrency": 5}
+    )
     assert len(results) == 20 and all(answered_by(r) == "cerebras" for r in results)
 
 
-def test_routing_is_logged_without_keys(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
+def test_routing_is_logged_without_keys(
+    emulator: Emulator, caplog: pytest.LogCaptureFixture
+) -> None:
     canary = "csk-CANARY-router-key-0123456789"
     model = RoutedChatModel(
         routes={
             "cerebras": ChatCerebras(api_key=canary, base_url=emulator.base_url),
-            "groq": ChatGroq(model="llama-3.3-70b-versatile", api_key=canary, base_url=emulator.base_url),
+            "groq": ChatGroq(
+                model="llama-3.3-70b-versatile", api_key=canary, base_url=emulator.base_url
+            ),
         },
         priority="ultimate_speed",
     )
@@ -396,11 +421,15 @@ class StuckModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "stuck"
 
-    def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
         time.sleep(self.block_seconds)
         return ChatResult(generations=[ChatGeneration(message=AIMessage("late"))])
 
-    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
         for i in range(self.chunks_before_block):
             yield ChatGenerationChunk(message=AIMessageChunk(content=f"part{i} "))
         time.sleep(self.block_seconds)
@@ -430,7 +459,10 @@ def test_sync_member_stuck_in_a_blocking_call_is_abandoned(emulator: Emulator) -
 
 def test_sync_stream_stall_after_commit_is_bounded_for_any_member(emulator: Emulator) -> None:
     model = RoutedChatModel(
-        routes={"stuck": StuckModel(block_seconds=5, chunks_before_block=2), "groq": groq(emulator)},
+        routes={
+            "stuck": StuckModel(block_seconds=5, chunks_before_block=2),
+            "groq": groq(emulator),
+        },
         policy=InOrder(),
         timeout=1.0,
         stall_timeout=0.2,
@@ -452,3 +484,73 @@ async def test_async_stream_stall_after_commit_is_bounded(emulator: Emulator) ->
     with pytest.raises(PartialStreamError):
         async for _ in model.astream("hi"):
             pass
+
+
+def test_state_selects_the_health_store(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langchain_cerebras_router.redis_health import RedisHealthStore
+
+    routes = {"cerebras": cerebras(emulator), "groq": groq(emulator)}
+    assert isinstance(RoutedChatModel(routes=routes, state="memory").health, InMemoryHealthStore)
+    shared = RoutedChatModel(routes=routes, state="redis://127.0.0.1:1/0")
+    assert isinstance(shared.health, RedisHealthStore)  # no connection made at construction
+    monkeypatch.setenv("LANGCHAIN_ROUTER_STATE_URL", "redis://127.0.0.1:1/0")
+    assert isinstance(RoutedChatModel(routes=routes).health, RedisHealthStore)
+    # Redis unreachable: calls still succeed on the in-process fallback.
+    assert answered_by(shared.invoke("hi", priority="ultimate_speed")) == "cerebras"
+
+
+class RunRecorder(BaseCallbackHandler):
+    """Records chat-model runs: their parents, names, metadata and outcomes."""
+
+    def __init__(self) -> None:
+        self.starts: list[dict[str, Any]] = []
+        self.outcomes: dict[Any, str] = {}
+
+    def on_chat_model_start(
+        self,
+        serialized: Any,
+        messages: Any,
+        *,
+        run_id: Any,
+        parent_run_id: Any = None,
+        metadata: Any = None,
+        name: Any = None,
+        **kwargs: Any,
+    ) -> None:  # noqa: E501
+        self.starts.append(
+            {"run_id": run_id, "parent": parent_run_id, "metadata": metadata or {}, "name": name}
+        )
+
+    def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
+        self.outcomes[run_id] = "ok"
+
+    def on_llm_error(self, error: BaseException, *, run_id: Any, **kwargs: Any) -> None:
+        self.outcomes[run_id] = type(error).__name__
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_each_attempt_is_a_child_run_with_the_members_provider(
+    emulator: Emulator, mode: str
+) -> None:
+    """invoke/ainvoke/batch trace one child run per attempt with the member's ls params.
+
+    (Streaming in langchain-core >= 1.8 does not hand its run manager to ``_stream``;
+    streamed answers carry the same explanation in ``response_metadata["routing"]``.)
+    """
+    recorder = RunRecorder()
+    model = router(emulator)
+    emulator.inject(Fault.status(503), provider="cerebras")
+    config: Any = {"callbacks": [recorder]}
+    if mode == "ainvoke":
+        asyncio.run(model.ainvoke("hi", config=config))
+    else:
+        model.invoke("hi", config=config)
+    parent, *children = recorder.starts
+    assert parent["parent"] is None and parent["metadata"]["ls_provider"] == "cerebras"
+    assert [c["name"] for c in children] == ["route:cerebras", "route:groq"]
+    assert all(c["parent"] == parent["run_id"] for c in children)
+    assert [c["metadata"]["ls_provider"] for c in children] == ["cerebras", "groq"]
+    assert [recorder.outcomes[c["run_id"]] for c in children] == ["InternalServerError", "ok"]
+    assert recorder.outcomes[parent["run_id"]] == "ok"

@@ -61,7 +61,9 @@ def _router(emulator: Emulator) -> RoutedChatModel:
     return RoutedChatModel(
         routes={
             "cerebras": ChatCerebras(model="gpt-oss-120b", api_key="k", base_url=emulator.base_url),
-            "groq": ChatGroq(model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url),
+            "groq": ChatGroq(
+                model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url
+            ),
         },
         priority="ultimate_speed",
         timeout=0.3,

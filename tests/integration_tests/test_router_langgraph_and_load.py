@@ -27,7 +27,9 @@ def _router(emulator: Emulator, **kwargs: Any) -> RoutedChatModel:
     return RoutedChatModel(
         routes={
             "cerebras": ChatCerebras(api_key="k", base_url=emulator.base_url),
-            "groq": ChatGroq(model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url),
+            "groq": ChatGroq(
+                model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url
+            ),
         },
         priority="ultimate_speed",
         timeout=2.0,

@@ -11,7 +11,13 @@ def _provider_keys(monkeypatch: pytest.MonkeyPatch) -> None:
 
     Live keys from the developer's shell must never reach a unit test.
     """
-    for name in ("CEREBRAS_API_KEY", "GROQ_API_KEY", "OPENAI_API_KEY", "LANGCHAIN_ROUTER_PRIORITY"):
+    for name in (
+        "CEREBRAS_API_KEY",
+        "GROQ_API_KEY",
+        "OPENAI_API_KEY",
+        "LANGCHAIN_ROUTER_PRIORITY",
+        "LANGCHAIN_ROUTER_STATE_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CEREBRAS_API_KEY", "unit-test-key")
     monkeypatch.setenv("GROQ_API_KEY", "unit-test-key")

@@ -105,14 +105,17 @@ def test_demo_skips_routing_without_a_groq_key(emulator: Emulator) -> None:
     assert emulator.request_count("groq") == 0
 
 
-def test_demo_reports_failing_sections(emulator: Emulator) -> None:
-    env = {"CEREBRAS_API_KEY": "live-key", "CEREBRAS_BASE_URL": emulator.refused_url}
-    out = io.StringIO()
-    assert run_demo(plain=True, file=out, environ=env) == 1
+def test_demo_reports_failing_sections_without_showing_the_key() -> None:
+    canary = "csk-CANARY0123456789abcdef"
+    with Emulator(api_keys={"the-right-key"}) as strict:
+        env = {"CEREBRAS_API_KEY": canary, "CEREBRAS_BASE_URL": strict.base_url}
+        out = io.StringIO()
+        assert run_demo(plain=True, file=out, environ=env) == 1
     text = out.getvalue()
-    assert text.count("ERROR: APIConnectionError") == 4
+    assert text.count("ERROR: AuthenticationError") == 4
     assert "4 section(s) failed." in text
-    assert "live-key" not in text
+    assert canary not in text
+    assert "CANARY" not in text
 
 
 @pytest.mark.usefixtures("no_keys")

@@ -339,7 +339,7 @@ PARTIAL_JSON_BUG = pytest.mark.xfail(
     reason=(
         "Known limitation of langchain-core, not of this package: adding AIMessageChunks "
         "re-parses tool_call_chunks with parse_partial_json, so a whole tool call whose "
-        "arguments are truncated JSON ('{\"city\": \"Par') aggregates to a valid call with "
+        'arguments are truncated JSON (\'{"city": "Par\') aggregates to a valid call with '
         "{'city': 'Par'}. invoke() reports it in invalid_tool_calls. Every provider's "
         "stream aggregation behaves the same; see docs/chat_cerebras.md."
     ),
@@ -371,7 +371,6 @@ async def test_invalid_tool_call_json_becomes_invalid_tool_calls(
     )  # fmt: skip
     if path in ("invoke", "ainvoke") and not streaming:
         assert invalid["error"]
-
 
 
 @pytest.mark.parametrize(

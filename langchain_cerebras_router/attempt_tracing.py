@@ -1,0 +1,89 @@
+"""Each routing attempt as a child run of the router's run (LangSmith, callbacks).
+
+The router calls its members below LangChain's public API (so that a member's own
+callbacks and retries do not run twice), so it reports each attempt itself: a child
+chat-model run named after the route, carrying the *member's* LangSmith params
+(``ls_provider``, ``ls_model_name``). A trace therefore shows which provider answered,
+and every attempt that failed or was cancelled before it. Nothing is done when the
+call has no callback handlers, so untraced calls pay nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from langchain_core.callbacks import CallbackManager
+from langchain_core.callbacks.manager import CallbackManagerForLLMRun
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatResult, LLMResult
+
+from langchain_cerebras_router.failover import Route
+
+__all__ = ["AttemptTracer"]
+
+logger = logging.getLogger("langchain_cerebras_router.routing")
+
+
+class AttemptTracer:
+    """Opens and closes one child run per attempt of a routed call.
+
+    Args:
+        parent: The router's run manager (sync or async); only its handlers, tags,
+            metadata and run id are used.
+        messages: The call's messages.
+    """
+
+    def __init__(self, parent: Any, messages: list[BaseMessage]) -> None:
+        self._handlers = list(parent.inheritable_handlers)
+        self._parent_run_id = parent.run_id
+        self._tags = list(parent.inheritable_tags)
+        self._metadata = dict(parent.inheritable_metadata)
+        self._messages = messages
+
+    @staticmethod
+    def for_run(parent: Any, messages: list[BaseMessage]) -> AttemptTracer | None:
+        """A tracer if the router's run has inheritable handlers, else ``None``."""
+        if parent is None or not getattr(parent, "inheritable_handlers", None):
+            return None
+        return AttemptTracer(parent, messages)
+
+    def start(self, route: Route, *, hedge: bool) -> CallbackManagerForLLMRun | None:
+        """Open the child run of an attempt on ``route``."""
+        try:
+            ls_params = dict(route.model._get_ls_params())
+        except Exception:
+            ls_params = {"ls_provider": route.provider, "ls_model_name": route.model_id}
+        try:
+            manager = CallbackManager(
+                handlers=self._handlers,
+                inheritable_handlers=self._handlers,
+                parent_run_id=self._parent_run_id,
+                tags=self._tags,
+                inheritable_tags=self._tags,
+                metadata={**self._metadata, **ls_params, "route": route.name, "hedge": hedge},
+                inheritable_metadata=self._metadata,
+            )
+            (run,) = manager.on_chat_model_start(
+                {"name": route.name, "id": ["langchain_cerebras_router", "route", route.name]},
+                [self._messages],
+                invocation_params={"route": route.name, "model": route.model_id},
+                name=f"route:{route.name}",
+            )
+        except Exception as exc:  # tracing must never break a call
+            logger.debug("could not open the trace of route %r: %s", route.name, exc)
+            return None
+        return run
+
+    @staticmethod
+    def succeeded(run: CallbackManagerForLLMRun | None, result: ChatResult) -> None:
+        """Close a child run with the answer."""
+        if run is not None:
+            generations: list[ChatGeneration] = list(result.generations)
+            run.on_llm_end(LLMResult(generations=[generations], llm_output=result.llm_output))
+
+    @staticmethod
+    def failed(run: CallbackManagerForLLMRun | None, error: BaseException) -> None:
+        """Close a child run with the error (failure, timeout or cancellation)."""
+        if run is not None:
+            run.on_llm_error(error)
