@@ -1,5 +1,7 @@
 """Run the benchmarks: ``python -m benchmarks [--quick] [--only a,b] [--out bench-results]``.
 
+``--tiny`` runs every benchmark at smoke-test sizes (the numbers mean nothing).
+
 Prints one table per benchmark and a PASS/MISS summary of the issue's targets, and
 writes ``<out>/results.json``, ``<out>/results.md`` and one PNG per benchmark.
 Exit status: 0 when every selected benchmark ran (targets missed or not), 1 when one
@@ -47,6 +49,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Benchmarks against the bundled emulator, side by side with alternatives.",
     )
     parser.add_argument("--quick", action="store_true", help="small sizes (about a minute)")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="smoke-test sizes: checks that everything runs; the numbers mean nothing",
+    )
     parser.add_argument(
         "--only",
         default="",
@@ -193,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     command = "python -m benchmarks" + (" --quick" if args.quick else "")
+    command += " --tiny" if args.tiny else ""
     if args.only:
         command += f" --only {args.only}"
     print(f"{command}: {', '.join(selected)} -> {out}/", flush=True)
@@ -210,7 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         began = time.perf_counter()
         try:
             module = importlib.import_module(f"benchmarks.{name}")
-            result = module.run(args.quick)
+            result = module.run(args.quick, tiny=True) if args.tiny else module.run(args.quick)
         except Exception:
             durations[name] = time.perf_counter() - began
             errors[name] = traceback.format_exc()
@@ -229,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     meta = {
         "command": command,
         "quick": args.quick,
+        "tiny": args.tiny,
         "generated_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "total_seconds": total,
         "environment": _environment(),

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from langchain_cerebras_router.failover import AllRoutesFailedError, PartialStreamError
     from langchain_cerebras_router.health import HealthStore, InMemoryHealthStore
     from langchain_cerebras_router.metrics import SpeedMonitor
+    from langchain_cerebras_router.model_strings import init_chat_model
     from langchain_cerebras_router.policy import PriorityPolicy, RoutingPolicy
     from langchain_cerebras_router.router import RoutedChatModel
     from langchain_cerebras_router.strict_schema import StrictSchemaError
@@ -49,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "InMemoryHealthStore": "langchain_cerebras_router.health",
     "PriorityPolicy": "langchain_cerebras_router.policy",
     "RoutingPolicy": "langchain_cerebras_router.policy",
+    "init_chat_model": "langchain_cerebras_router.model_strings",
 }
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "StreamTimeoutError",
     "StrictSchemaError",
     "__version__",
+    "init_chat_model",
 ]
 
 

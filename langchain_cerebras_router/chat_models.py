@@ -70,20 +70,35 @@ def _sdk_create_params() -> frozenset[str]:
     return frozenset(inspect.signature(CompletionsResource.create).parameters) - {"self"}
 
 
+_resolved_models: dict[tuple[int, str], str] = {}
+
+
 def _resolve_model(name: str) -> str:
-    """Map a logical name, Groq id or retired id to the Cerebras id (logged when changed)."""
+    """Map a logical name, Groq id or retired id to the Cerebras id.
+
+    Resolved once per name and catalogue (it is on every call's path); a substitution
+    is logged the first time.
+    """
     from langchain_cerebras_router.catalogue import ModelCatalogue
 
-    resolved = ModelCatalogue.default().resolve(name, _PROVIDER)
-    if resolved is None or resolved.model_id == name:
-        return name
-    logger.info(
-        "ChatCerebras: model %r resolves to Cerebras model %r%s",
-        name,
-        resolved.model_id,
-        f" ({resolved.reason})" if resolved.reason else "",
-    )
-    return resolved.model_id
+    catalogue = ModelCatalogue.default()
+    key = (id(catalogue), name)
+    model_id = _resolved_models.get(key)
+    if model_id is not None:
+        return model_id
+    resolved = catalogue.resolve(name, _PROVIDER)
+    model_id = name if resolved is None else resolved.model_id
+    if model_id != name and resolved is not None:
+        logger.info(
+            "ChatCerebras: model %r resolves to Cerebras model %r%s",
+            name,
+            model_id,
+            f" ({resolved.reason})" if resolved.reason else "",
+        )
+    if len(_resolved_models) > 1024:
+        _resolved_models.clear()
+    _resolved_models[key] = model_id
+    return model_id
 
 
 @functools.lru_cache(maxsize=16)

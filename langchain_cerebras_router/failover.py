@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -68,7 +68,19 @@ class Attempt:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict without empty fields."""
-        return {k: v for k, v in asdict(self).items() if v is not None and v is not False}
+        values = {
+            "route": self.route,
+            "provider": self.provider,
+            "model": self.model,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "failure_kind": self.failure_kind,
+            "status_code": self.status_code,
+            "elapsed_ms": self.elapsed_ms,
+            "ttft_ms": self.ttft_ms,
+            "hedge": self.hedge,
+        }
+        return {k: v for k, v in values.items() if v is not None and v is not False}
 
     def describe(self) -> str:
         """One line, e.g. ``cerebras (gpt-oss-120b): failed: rate_limited (HTTP 429)``."""

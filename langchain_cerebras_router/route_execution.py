@@ -235,8 +235,12 @@ def _race(
                 time.sleep(step)
                 continue
             timeout = plan.timeout_for_attempt()
-            if timeout is None and ctx.hedge_delay(step) is None:
-                ticket = _Ticket(step, plan.clock(), False, None)
+            bounded_by_member = step.provider in TIMEOUT_AWARE_PROVIDERS
+            if (timeout is None or bounded_by_member) and ctx.hedge_delay(step) is None:
+                # Inline, no thread hop: no timeout, or the member's own HTTP client is
+                # given the attempt timeout (RoutedChatModel._member_timeout).
+                now = plan.clock()
+                ticket = _Ticket(step, now, False, None if timeout is None else now + timeout)
                 ctx.trace_start(ticket)
                 try:
                     return ticket, start(step, ticket)

@@ -518,7 +518,7 @@ class RunRecorder(BaseCallbackHandler):
         metadata: Any = None,
         name: Any = None,
         **kwargs: Any,
-    ) -> None:  # noqa: E501
+    ) -> None:
         self.starts.append(
             {"run_id": run_id, "parent": parent_run_id, "metadata": metadata or {}, "name": name}
         )

@@ -91,7 +91,7 @@ def get_llm(name: str, *, class_override: type[BaseChatModel] | None = None) -> 
     """Build the chat model for ``name`` exactly as the app always has: ``cls(model=name)``."""
     entry = model_table(class_override)[name]
     cls: type[BaseChatModel] = entry["class"]
-    return cls(model=name)  # type: ignore[call-arg]
+    return cls(model=name)
 
 
 # --------------------------------------------------------------------------------------

@@ -1,0 +1,112 @@
+"""Every benchmark runs at a tiny size and returns a well-formed result.
+
+Benchmarks are not tests: nothing here asserts on a timing or on a target's status, only
+that each benchmark still runs end to end against the emulator and reports what it should.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from benchmarks import BENCHMARKS, OPTIONAL
+from benchmarks.__main__ import main
+from benchmarks.common import Target, format_table, percentile, plot_result, validate_result
+
+OURS = [name for name in BENCHMARKS if name not in OPTIONAL]
+
+
+@pytest.fixture(scope="module")
+def tiny_results() -> dict[str, dict[str, Any]]:
+    return {
+        name: importlib.import_module(f"benchmarks.{name}").run(quick=True, tiny=True)
+        for name in OURS
+    }
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_benchmark_result_is_well_formed(
+    name: str, tiny_results: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    result = tiny_results[name]
+    assert validate_result(result) == []
+    assert result["name"] == name
+    assert format_table(result["rows"], result["columns"]).count("\n") == len(result["rows"]) + 1
+    assert plot_result(result, tmp_path / f"{name}.png")
+    assert (tmp_path / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("name", [n for n in OURS if n != "footprint"])
+def test_every_issue_benchmark_states_its_targets(
+    name: str, tiny_results: dict[str, dict[str, Any]]
+) -> None:
+    targets = tiny_results[name]["targets"]
+    assert targets
+    for target in targets:
+        assert isinstance(target["measured"], float)
+        assert target["status"] in ("PASS", "MISS")
+
+
+def test_scale_and_failover_report_no_errors(tiny_results: dict[str, dict[str, Any]]) -> None:
+    scale = tiny_results["scale"]
+    assert all(row["errors"] == 0 and row["completed"] == row["calls"] for row in scale["rows"])
+    failover = tiny_results["failover"]
+    faults = {row["fault"] for row in failover["rows"]}
+    assert len(faults) == 5
+    routed = [r for r in failover["rows"] if r["contender"] == "RoutedChatModel"]
+    assert all(r["faulty_route_calls"] == 1 for r in routed)
+    down = [r for r in failover["rows"] if r["contender"].endswith("route known down")]
+    assert all(r["faulty_route_calls"] == 0 for r in down)
+
+
+def test_target_status() -> None:
+    assert Target("t", "ratio", 1.05, "<=", 1.10).status == "PASS"
+    assert Target("t", "ratio", 1.2, "<=", 1.10).status == "MISS"
+    assert Target("t", "speed-up", 5.0, ">=", 4.5).status == "PASS"
+    assert Target("t", "added", 50.0, "<", 50.0, unit="ms").status == "MISS"
+    assert Target("t", "nothing", None, "<", 1.0).status == "N/A"
+
+
+def test_percentile_interpolates() -> None:
+    assert percentile([3.0, 1.0, 2.0], 0.5) == 2.0
+    assert percentile([0.0, 10.0], 0.99) == pytest.approx(9.9)
+    assert percentile([7.0], 0.99) == 7.0
+
+
+def test_validate_result_reports_problems() -> None:
+    assert validate_result({"name": "x"})
+    broken = {
+        "name": "x",
+        "title": "t",
+        "columns": ["a"],
+        "rows": [{"b": float("nan")}],
+        "targets": [{"id": "t", "status": "MAYBE", "measured": "1"}],
+        "charts": [],
+        "params": {},
+        "notes": [],
+        "series": {},
+    }
+    problems = validate_result(broken)
+    assert any("lacks columns" in p for p in problems)
+    assert any("non-finite" in p for p in problems)
+    assert any("status" in p for p in problems)
+
+
+def test_runner_writes_json_markdown_and_png(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    assert main(["--tiny", "--only", "e", "--out", str(out)]) == 0
+    data = json.loads((out / "results.json").read_text())
+    assert list(data["results"]) == ["batch"]
+    assert data["targets"][0]["target"] == "e.abatch_speedup"
+    assert data["errors"] == {}
+    assert (out / "batch.png").exists()
+    assert "## Targets" in (out / "results.md").read_text()
+
+
+def test_runner_rejects_unknown_names(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="unknown benchmark"):
+        main(["--only", "nope", "--out", str(tmp_path)])
