@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import gc
 import importlib
 import importlib.metadata
 import importlib.util
@@ -225,6 +226,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"\n=== {name}: FAILED after {durations[name]:.1f} s\n{errors[name]}", flush=True)
             continue
         durations[name] = time.perf_counter() - began
+        gc.collect()  # drop this benchmark's SDK clients while no event loop runs
         results[name] = result
         print(_render(name, result, durations[name]), flush=True)
         try:

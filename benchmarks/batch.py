@@ -10,11 +10,10 @@ of ten instead of fifty calls in a row).
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
-from benchmarks.common import BenchmarkResult, Chart, Target, chat_cerebras
+from benchmarks.common import BenchmarkResult, Chart, Target, chat_cerebras, run_async
 
 CONCURRENCY = 10
 
@@ -54,7 +53,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             timings[f"abatch(max_concurrency={CONCURRENCY})"] = time.perf_counter() - begun
             return answers
 
-        gathered = asyncio.run(concurrent())
+        gathered = run_async(concurrent())
         served = emu.request_count("cerebras")
     answers = (sequential, threaded, gathered)
     if any(len(a) != requests or not all(m.content for m in a) for a in answers):

@@ -19,10 +19,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 __all__ = [
     "API_KEY",
@@ -42,6 +42,7 @@ __all__ = [
     "percentile",
     "plot_result",
     "quiet_logging",
+    "run_async",
     "summarize",
     "validate_result",
     "write_json",
@@ -54,6 +55,22 @@ GROQ_MODEL = "llama-3.1-8b-instant"
 API_KEY = "bench-key"
 
 Op = Literal["<=", ">=", "<", ">"]
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run``, then collect garbage while no loop runs.
+
+    SDK async clients close themselves in ``__del__`` by scheduling ``aclose()`` on the
+    *running* loop; collected later inside another benchmark's loop, they would fail
+    noisily on connections of a closed loop. Collected here, they are simply dropped.
+    """
+    import asyncio
+
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        gc.collect()
 
 
 def chat_cerebras(base_url: str, **kwargs: Any) -> Any:

@@ -63,7 +63,7 @@ def _sizes(quick: bool, tiny: bool) -> _Sizes:
     if tiny:
         return _Sizes(samples=1, router_timeout=0.3, fallback_stall_timeout=0.3, retry_after=0.1)
     if quick:  # shorter stall timeouts keep --quick under a minute
-        return _Sizes(samples=2, router_timeout=0.5, fallback_stall_timeout=2.0, retry_after=1.0)
+        return _Sizes(samples=2, router_timeout=0.5, fallback_stall_timeout=1.0, retry_after=1.0)
     return _Sizes(samples=5, router_timeout=1.0, fallback_stall_timeout=5.0, retry_after=1.0)
 
 

@@ -26,6 +26,7 @@ from benchmarks.common import (
     chat_groq,
     percentile,
     quiet_logging,
+    run_async,
 )
 
 PLAIN = "RoutedChatModel, no hedging"
@@ -47,7 +48,7 @@ def _sizes(quick: bool, tiny: bool) -> _Sizes:
     if tiny:
         return _Sizes(calls=10, slow_seconds=0.2, hedge_after=0.05)
     if quick:
-        return _Sizes(calls=20, slow_seconds=0.5, hedge_after=0.1)
+        return _Sizes(calls=10, slow_seconds=0.5, hedge_after=0.1)
     return _Sizes(calls=200, slow_seconds=1.0, hedge_after=0.1)
 
 
@@ -161,7 +162,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             if api == "invoke":
                 results[api] = _run_sync(models, sizes, arm)
             else:
-                results[api] = asyncio.run(_run_async(models, sizes, arm))
+                results[api] = run_async(_run_async(models, sizes, arm))
     for api, (samples, hedged_calls) in results.items():
         for name, seconds in samples.items():
             label = {

@@ -10,7 +10,6 @@ than ``langchain-cerebras``.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +27,7 @@ from benchmarks.common import (
     emulator_process,
     interleave,
     langchain_cerebras_chat,
+    run_async,
     summarize,
 )
 
@@ -113,7 +113,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     iterations, warmup = _sizes(quick, tiny)
     with emulator_process() as url:
         sync_samples = interleave(_sync_contenders(url), iterations=iterations, warmup=warmup)
-        async_samples = asyncio.run(_async_samples(url, iterations, warmup))
+        async_samples = run_async(_async_samples(url, iterations, warmup))
     rows = _rows("invoke", sync_samples) + _rows("ainvoke", async_samples)
     by_key = {(r["api"], r["client"]): r for r in rows}
     targets = []

@@ -10,7 +10,6 @@ Target: router <= 1.05x ChatCerebras (time per call; for long streams, time per 
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,6 +23,7 @@ from benchmarks.common import (
     chat_groq,
     emulator_process,
     interleave,
+    run_async,
     summarize,
 )
 
@@ -114,7 +114,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         answered_by = probe.response_metadata["routing"]["route"]
         samples = _sync_samples(direct, router, iterations, warmup, runs, long_tokens)
         samples.update(
-            asyncio.run(_async_samples(direct, router, iterations, warmup, runs, long_tokens))
+            run_async(_async_samples(direct, router, iterations, warmup, runs, long_tokens))
         )
     rows: list[dict[str, Any]] = []
     targets: list[Target] = []

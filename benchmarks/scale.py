@@ -32,6 +32,7 @@ from benchmarks.common import (
     chat_groq,
     emulator_process,
     percentile,
+    run_async,
 )
 
 ANSWER_TOKENS = 64
@@ -178,13 +179,13 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     with emulator_process(answer_tokens=ANSWER_TOKENS) as url:
         for kind in KINDS:
             with _RssSampler() as sampler:
-                storms[kind] = asyncio.run(_storm(url, calls, kind))
+                storms[kind] = run_async(_storm(url, calls, kind))
             rss[kind] = sampler.growth_mib
         tracemalloc.start()
         try:
             traced_before = tracemalloc.get_traced_memory()[0]
             tracemalloc.reset_peak()
-            traced = asyncio.run(_storm(url, calls, "router"))
+            traced = run_async(_storm(url, calls, "router"))
             traced_peak = tracemalloc.get_traced_memory()[1] - traced_before
         finally:
             tracemalloc.stop()

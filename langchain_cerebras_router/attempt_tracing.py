@@ -2,10 +2,13 @@
 
 The router calls its members below LangChain's public API (so that a member's own
 callbacks and retries do not run twice), so it reports each attempt itself: a child
-chat-model run named after the route, carrying the *member's* LangSmith params
-(``ls_provider``, ``ls_model_name``). A trace therefore shows which provider answered,
-and every attempt that failed or was cancelled before it. Nothing is done when the
-call has no callback handlers, so untraced calls pay nothing.
+run named ``route:<name>`` whose metadata carries the *member's* LangSmith params
+(``ls_provider``, ``ls_model_name``), ending with the answer or the error. A trace
+therefore shows which provider answered, and every attempt that failed or was
+cancelled before it. The children are chain runs, not chat-model runs, so that a
+routed call is still exactly one chat-model run for callbacks that count them (token
+counters, cost trackers, LangChain's standard tests). Nothing is done when the call has
+no callback handlers, so untraced calls pay nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ import logging
 from typing import Any
 
 from langchain_core.callbacks import CallbackManager
-from langchain_core.callbacks.manager import CallbackManagerForLLMRun
+from langchain_core.callbacks.manager import CallbackManagerForChainRun
 from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatResult, LLMResult
+from langchain_core.outputs import ChatResult
 
 from langchain_cerebras_router.failover import Route
 
@@ -48,7 +51,7 @@ class AttemptTracer:
             return None
         return AttemptTracer(parent, messages)
 
-    def start(self, route: Route, *, hedge: bool) -> CallbackManagerForLLMRun | None:
+    def start(self, route: Route, *, hedge: bool) -> CallbackManagerForChainRun | None:
         """Open the child run of an attempt on ``route``."""
         try:
             ls_params = dict(route.model._get_ls_params())
@@ -64,10 +67,9 @@ class AttemptTracer:
                 metadata={**self._metadata, **ls_params, "route": route.name, "hedge": hedge},
                 inheritable_metadata=self._metadata,
             )
-            (run,) = manager.on_chat_model_start(
+            run = manager.on_chain_start(
                 {"name": route.name, "id": ["langchain_cerebras_router", "route", route.name]},
-                [self._messages],
-                invocation_params={"route": route.name, "model": route.model_id},
+                {"messages": self._messages},
                 name=f"route:{route.name}",
             )
         except Exception as exc:  # tracing must never break a call
@@ -76,14 +78,13 @@ class AttemptTracer:
         return run
 
     @staticmethod
-    def succeeded(run: CallbackManagerForLLMRun | None, result: ChatResult) -> None:
+    def succeeded(run: CallbackManagerForChainRun | None, result: ChatResult) -> None:
         """Close a child run with the answer."""
-        if run is not None:
-            generations: list[ChatGeneration] = list(result.generations)
-            run.on_llm_end(LLMResult(generations=[generations], llm_output=result.llm_output))
+        if run is not None and result.generations:
+            run.on_chain_end({"output": result.generations[0].message})
 
     @staticmethod
-    def failed(run: CallbackManagerForLLMRun | None, error: BaseException) -> None:
+    def failed(run: CallbackManagerForChainRun | None, error: BaseException) -> None:
         """Close a child run with the error (failure, timeout or cancellation)."""
         if run is not None:
-            run.on_llm_error(error)
+            run.on_chain_error(error)

@@ -25,7 +25,7 @@ import queue
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar, cast
 
@@ -56,6 +56,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 _executor_lock = threading.Lock()
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -193,6 +194,48 @@ def _timeout_error(ticket: _Ticket, what: str) -> AttemptTimeoutError:
     )
 
 
+def _new_ticket(ctx: CallContext, route: Route, *, hedge: bool) -> _Ticket:
+    """Start the clock (and the trace) of an attempt on ``route``."""
+    timeout = ctx.plan.timeout_for_attempt()
+    now = ctx.plan.clock()
+    ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+    ctx.trace_start(ticket)
+    return ticket
+
+
+def _next_wakeup(
+    ctx: CallContext, tickets: Collection[_Ticket]
+) -> tuple[float | None, float | None]:
+    """Seconds to wait for in-flight attempts, and when a hedge is due (if one may start).
+
+    The wait ends at the earliest attempt timeout or hedge time, whichever comes first.
+    """
+    deadlines = [t.timeout_at for t in tickets if t.timeout_at is not None]
+    hedge_at = None
+    if len(tickets) == 1 and not ctx.plan.hedged:
+        (only,) = tickets
+        delay = ctx.hedge_delay(only.route)
+        if delay is not None:
+            hedge_at = only.started + delay
+            deadlines.append(hedge_at)
+    if not deadlines:
+        return None, hedge_at
+    return max(0.0, min(deadlines) - ctx.plan.clock()), hedge_at
+
+
+def _timed_out(inflight: Mapping[K, _Ticket], now: float) -> list[K]:
+    """The in-flight attempts whose timeout has passed."""
+    return [key for key, t in inflight.items() if t.timeout_at is not None and now >= t.timeout_at]
+
+
+def _hedge_route(ctx: CallContext, hedge_at: float | None, in_flight: int) -> Route | None:
+    """The route to hedge with, once the hedge time has come (at most one hedge a call)."""
+    if hedge_at is None or in_flight != 1 or ctx.plan.clock() < hedge_at:
+        return None
+    ctx.plan.hedged = True
+    return ctx.plan.next_route_now()
+
+
 # ======================================================================================
 # Sync
 # ======================================================================================
@@ -211,10 +254,7 @@ def _race(
     inflight: dict[concurrent.futures.Future[T], _Ticket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
-        timeout = plan.timeout_for_attempt()
-        now = plan.clock()
-        ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
-        ctx.trace_start(ticket)
+        ticket = _new_ticket(ctx, route, hedge=hedge)
         inflight[pool.submit(start, route, ticket)] = ticket
 
     def abandon_all(why: str) -> None:
@@ -239,25 +279,14 @@ def _race(
             if (timeout is None or bounded_by_member) and ctx.hedge_delay(step) is None:
                 # Inline, no thread hop: no timeout, or the member's own HTTP client is
                 # given the attempt timeout (RoutedChatModel._member_timeout).
-                now = plan.clock()
-                ticket = _Ticket(step, now, False, None if timeout is None else now + timeout)
-                ctx.trace_start(ticket)
+                ticket = _new_ticket(ctx, step, hedge=False)
                 try:
                     return ticket, start(step, ticket)
                 except Exception as exc:
                     _fail(ctx, ticket, exc)
                     continue
             launch(step, hedge=False)
-        now = plan.clock()
-        deadlines = [t.timeout_at for t in inflight.values() if t.timeout_at is not None]
-        hedge_at = None
-        if len(inflight) == 1 and not plan.hedged:
-            (only,) = inflight.values()
-            delay = ctx.hedge_delay(only.route)
-            if delay is not None:
-                hedge_at = only.started + delay
-                deadlines.append(hedge_at)
-        wait = max(0.0, min(deadlines) - now) if deadlines else None
+        wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
         done, _ = concurrent.futures.wait(
             inflight, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED
         )
@@ -272,18 +301,13 @@ def _race(
             except BaseException:
                 abandon_all("the call failed")
                 raise
-        now = plan.clock()
-        for future, ticket in list(inflight.items()):
-            if ticket.timeout_at is not None and now >= ticket.timeout_at:
-                del inflight[future]
-                ticket.cancelled = True
-                future.cancel()
-                _fail(ctx, ticket, _timeout_error(ticket, what))
-        if hedge_at is not None and now >= hedge_at and len(inflight) == 1:
-            route = plan.next_route_now()
-            plan.hedged = True
-            if route is not None:
-                launch(route, hedge=True)
+        for future in _timed_out(inflight, plan.clock()):
+            ticket = inflight.pop(future)
+            ticket.cancelled = True
+            future.cancel()
+            _fail(ctx, ticket, _timeout_error(ticket, what))
+        if (hedge := _hedge_route(ctx, hedge_at, len(inflight))) is not None:
+            launch(hedge, hedge=True)
 
 
 def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> ChatResult:
@@ -579,10 +603,7 @@ async def _arace(
     inflight: dict[asyncio.Task[T], _Ticket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
-        timeout = plan.timeout_for_attempt()
-        now = plan.clock()
-        ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
-        ctx.trace_start(ticket)
+        ticket = _new_ticket(ctx, route, hedge=hedge)
         inflight[asyncio.ensure_future(start(route, ticket))] = ticket
 
     async def abandon_all(why: str) -> None:
@@ -605,10 +626,11 @@ async def _arace(
                     await asyncio.sleep(step)
                     continue
                 if ctx.hedge_delay(step) is None:
-                    timeout = plan.timeout_for_attempt()
-                    now = plan.clock()
-                    ticket = _Ticket(step, now, False, None if timeout is None else now + timeout)
-                    ctx.trace_start(ticket)
+                    # Inline, no task: asyncio's own timeout bounds the attempt.
+                    ticket = _new_ticket(ctx, step, hedge=False)
+                    timeout = (
+                        None if ticket.timeout_at is None else ticket.timeout_at - ticket.started
+                    )
                     try:
                         async with _timeout(timeout):
                             return ticket, await start(step, ticket)
@@ -622,16 +644,7 @@ async def _arace(
                         _fail(ctx, ticket, exc)
                     continue
                 launch(step, hedge=False)
-            now = plan.clock()
-            deadlines = [t.timeout_at for t in inflight.values() if t.timeout_at is not None]
-            hedge_at = None
-            if len(inflight) == 1 and not plan.hedged:
-                (only,) = inflight.values()
-                delay = ctx.hedge_delay(only.route)
-                if delay is not None:
-                    hedge_at = only.started + delay
-                    deadlines.append(hedge_at)
-            wait = max(0.0, min(deadlines) - now) if deadlines else None
+            wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
             done, _ = await asyncio.wait(
                 inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED
             )
@@ -646,18 +659,13 @@ async def _arace(
                 except BaseException:
                     await abandon_all("the call failed")
                     raise
-            now = plan.clock()
-            for task, ticket in list(inflight.items()):
-                if ticket.timeout_at is not None and now >= ticket.timeout_at:
-                    del inflight[task]
-                    ticket.cancelled = True
-                    task.cancel()
-                    _fail(ctx, ticket, _timeout_error(ticket, what))
-            if hedge_at is not None and now >= hedge_at and len(inflight) == 1:
-                route = plan.next_route_now()
-                plan.hedged = True
-                if route is not None:
-                    launch(route, hedge=True)
+            for task in _timed_out(inflight, plan.clock()):
+                ticket = inflight.pop(task)
+                ticket.cancelled = True
+                task.cancel()
+                _fail(ctx, ticket, _timeout_error(ticket, what))
+            if (hedge := _hedge_route(ctx, hedge_at, len(inflight))) is not None:
+                launch(hedge, hedge=True)
     except asyncio.CancelledError:
         await abandon_all("the call was cancelled")
         raise

@@ -502,31 +502,45 @@ def test_state_selects_the_health_store(
 
 
 class RunRecorder(BaseCallbackHandler):
-    """Records chat-model runs: their parents, names, metadata and outcomes."""
+    """Records runs: their kind, parents, names, metadata and outcomes."""
 
     def __init__(self) -> None:
         self.starts: list[dict[str, Any]] = []
         self.outcomes: dict[Any, str] = {}
 
-    def on_chat_model_start(
-        self,
-        serialized: Any,
-        messages: Any,
-        *,
-        run_id: Any,
-        parent_run_id: Any = None,
-        metadata: Any = None,
-        name: Any = None,
-        **kwargs: Any,
-    ) -> None:
+    def _start(self, kind: str, run_id: Any, parent: Any, metadata: Any, name: Any) -> None:
         self.starts.append(
-            {"run_id": run_id, "parent": parent_run_id, "metadata": metadata or {}, "name": name}
+            {
+                "kind": kind,
+                "run_id": run_id,
+                "parent": parent,
+                "metadata": metadata or {},
+                "name": name,
+            }
         )
+
+    def on_chat_model_start(
+        self, serialized: Any, messages: Any, *, run_id: Any, parent_run_id: Any = None,
+        metadata: Any = None, name: Any = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        self._start("chat_model", run_id, parent_run_id, metadata, name)
+
+    def on_chain_start(
+        self, serialized: Any, inputs: Any, *, run_id: Any, parent_run_id: Any = None,
+        metadata: Any = None, name: Any = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
+        self._start("chain", run_id, parent_run_id, metadata, name)
 
     def on_llm_end(self, response: Any, *, run_id: Any, **kwargs: Any) -> None:
         self.outcomes[run_id] = "ok"
 
+    def on_chain_end(self, outputs: Any, *, run_id: Any, **kwargs: Any) -> None:
+        self.outcomes[run_id] = "ok"
+
     def on_llm_error(self, error: BaseException, *, run_id: Any, **kwargs: Any) -> None:
+        self.outcomes[run_id] = type(error).__name__
+
+    def on_chain_error(self, error: BaseException, *, run_id: Any, **kwargs: Any) -> None:
         self.outcomes[run_id] = type(error).__name__
 
 
@@ -548,6 +562,8 @@ def test_each_attempt_is_a_child_run_with_the_members_provider(
     else:
         model.invoke("hi", config=config)
     parent, *children = recorder.starts
+    assert parent["kind"] == "chat_model"  # the routed call is one chat-model run
+    assert all(child["kind"] == "chain" for child in children)
     assert parent["parent"] is None and parent["metadata"]["ls_provider"] == "cerebras"
     assert [c["name"] for c in children] == ["route:cerebras", "route:groq"]
     assert all(c["parent"] == parent["run_id"] for c in children)
