@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,6 +20,7 @@ from langchain_core.messages import BaseMessage, BaseMessageChunk
 
 from langchain_cerebras_router.failures import Failure, FailureKind, classify_failure
 from langchain_cerebras_router.health import (
+    Admission,
     HealthStore,
     RateLimitSnapshot,
     parse_rate_limit_headers,
@@ -37,6 +38,9 @@ __all__ = [
 logger = logging.getLogger("langchain_cerebras_router.routing")
 
 Outcome = Literal["answered", "failed", "skipped", "cancelled", "abandoned"]
+
+#: A route-selection procedure: yields routes to admit, receives verdicts, returns a step.
+Selection = Generator["Route", Admission, "Route | float | None"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +187,8 @@ class CallPlan:
         estimated_tokens: Prompt-size estimate for rate-limit budgets.
         clock: Monotonic clock.
         failover_on_bad_request: Treat 400-class errors as failover-worthy.
+        asynchronous: Queue health updates for :meth:`aflush` (async call paths) instead
+            of applying them with the store's sync API.
     """
 
     routes: Sequence[Route]
@@ -194,6 +200,7 @@ class CallPlan:
     clock: Callable[[], float] = time.monotonic
     failover_on_bad_request: bool = False
     max_retry_wait: float = 10.0
+    asynchronous: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
 
@@ -207,6 +214,7 @@ class CallPlan:
         self._tried_this_pass = 0
         self._waits: list[float] = []
         self._probes: set[str] = set()
+        self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
 
     # ------------------------------------------------------------------ time budget
 
@@ -236,6 +244,48 @@ class CallPlan:
         period. After a pass in which routes failed, another pass starts while the retry
         budget and deadline allow, after the shortest pending ``retry-after``.
         """
+        return self._drive(self._select(hedge=False))
+
+    async def anext_step(self) -> Route | float | None:
+        """:meth:`next_step` with the health store's async API (e.g. Redis)."""
+        return await self._adrive(self._select(hedge=False))
+
+    def next_route_now(self) -> Route | None:
+        """The next route for a hedge: never waits, never fails open."""
+        step = self._drive(self._select(hedge=True))
+        return step if isinstance(step, Route) else None
+
+    async def anext_route_now(self) -> Route | None:
+        """:meth:`next_route_now` with the health store's async API."""
+        step = await self._adrive(self._select(hedge=True))
+        return step if isinstance(step, Route) else None
+
+    def _drive(self, selection: Selection) -> Route | float | None:
+        try:
+            route = next(selection)
+            while True:
+                admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
+                route = selection.send(admission)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    async def _adrive(self, selection: Selection) -> Route | float | None:
+        try:
+            route = next(selection)
+            while True:
+                admission = await self.health.aadmit(
+                    route.name, estimated_tokens=self.estimated_tokens
+                )
+                route = selection.send(admission)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+
+    def _select(self, *, hedge: bool) -> Selection:
+        """Route selection without I/O: yields each route to admit, receives the verdict.
+
+        :meth:`next_step` and :meth:`anext_step` drive it with the store's sync or async
+        ``admit``, so both paths share one decision procedure.
+        """
         while True:
             if self.remaining() == 0.0:
                 return None
@@ -244,7 +294,7 @@ class CallPlan:
                 self._position += 1
                 if route.name in self._disabled or route.name in self._in_flight:
                     continue
-                admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
+                admission: Admission = yield route
                 if not admission.allowed:
                     self._skip(route, admission.reason or "refused by health")
                     if admission.retry_in is not None:
@@ -255,6 +305,8 @@ class CallPlan:
                 self._tried_this_pass += 1
                 self._in_flight.add(route.name)
                 return route
+            if hedge:
+                return None
             if self._tried_this_pass == 0 and not self._in_flight:
                 forced = self._fail_open_route()
                 if forced is not None:
@@ -271,24 +323,6 @@ class CallPlan:
             self._waits = []
             if wait > 0:
                 return wait
-
-    def next_route_now(self) -> Route | None:
-        """The next route for a hedge: never waits, never fails open."""
-        while self._position < len(self.routes):
-            route = self.routes[self._position]
-            self._position += 1
-            if route.name in self._disabled or route.name in self._in_flight:
-                continue
-            admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
-            if not admission.allowed:
-                self._skip(route, admission.reason or "refused by health")
-                continue
-            if admission.probe:
-                self._probes.add(route.name)
-            self._tried_this_pass += 1
-            self._in_flight.add(route.name)
-            return route
-        return None
 
     def _fail_open_route(self) -> Route | None:
         candidates = [r for r in self.routes if r.name not in self._disabled]
@@ -331,7 +365,9 @@ class CallPlan:
         rate_limits = rate_limits_from(metadata)
         if rate_limits is None and headers:
             rate_limits = parse_rate_limit_headers(headers)
-        self.health.record_success(route.name, ttft=ttft, latency=latency, rate_limits=rate_limits)
+        self._update_health(
+            "record_success", route.name, ttft=ttft, latency=latency, rate_limits=rate_limits
+        )
         attempt = Attempt(
             route.name,
             route.provider,
@@ -360,7 +396,7 @@ class CallPlan:
         response = getattr(exc, "response", None)
         if response is not None and getattr(response, "headers", None) is not None:
             rate_limits = parse_rate_limit_headers(response.headers)
-        self.health.record_failure(route.name, failure, rate_limits=rate_limits)
+        self._update_health("record_failure", route.name, failure, rate_limits=rate_limits)
         if failure.disables_route:
             self._disabled.add(route.name)
             logger.error(
@@ -398,7 +434,7 @@ class CallPlan:
         self._in_flight.discard(route.name)
         if route.name in self._probes:
             self._probes.discard(route.name)
-            self.health.release_probe(route.name)
+            self._update_health("release_probe", route.name)
         self.attempts.append(
             Attempt(
                 route.name,
@@ -410,6 +446,19 @@ class CallPlan:
                 hedge=hedge,
             )
         )
+
+    def _update_health(self, method: str, *args: Any, **kwargs: Any) -> None:
+        """Apply a health update now (sync calls) or queue it for :meth:`aflush`."""
+        if self.asynchronous:
+            self._pending.append((method, args, kwargs))
+        else:
+            getattr(self.health, method)(*args, **kwargs)
+
+    async def aflush(self) -> None:
+        """Apply the queued health updates through the store's async API."""
+        while self._pending:
+            method, args, kwargs = self._pending.pop(0)
+            await getattr(self.health, f"a{method}")(*args, **kwargs)
 
     def exhausted(self) -> AllRoutesFailedError:
         """The error to raise when no step is left."""

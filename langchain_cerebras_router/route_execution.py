@@ -228,12 +228,12 @@ def _timed_out(inflight: Mapping[K, _Ticket], now: float) -> list[K]:
     return [key for key, t in inflight.items() if t.timeout_at is not None and now >= t.timeout_at]
 
 
-def _hedge_route(ctx: CallContext, hedge_at: float | None, in_flight: int) -> Route | None:
-    """The route to hedge with, once the hedge time has come (at most one hedge a call)."""
+def _hedge_due(ctx: CallContext, hedge_at: float | None, in_flight: int) -> bool:
+    """Whether to start the hedge now (at most one hedge a call)."""
     if hedge_at is None or in_flight != 1 or ctx.plan.clock() < hedge_at:
-        return None
+        return False
     ctx.plan.hedged = True
-    return ctx.plan.next_route_now()
+    return True
 
 
 # ======================================================================================
@@ -306,8 +306,10 @@ def _race(
             ticket.cancelled = True
             future.cancel()
             _fail(ctx, ticket, _timeout_error(ticket, what))
-        if (hedge := _hedge_route(ctx, hedge_at, len(inflight))) is not None:
-            launch(hedge, hedge=True)
+        if _hedge_due(ctx, hedge_at, len(inflight)):
+            hedge = plan.next_route_now()
+            if hedge is not None:
+                launch(hedge, hedge=True)
 
 
 def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> ChatResult:
@@ -615,11 +617,13 @@ async def _arace(
             plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
             AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
         inflight.clear()
+        await plan.aflush()
 
     try:
         while True:
+            await plan.aflush()
             if not inflight:
-                step = plan.next_step()
+                step = await plan.anext_step()
                 if step is None:
                     raise plan.exhausted()
                 if isinstance(step, float):
@@ -664,11 +668,15 @@ async def _arace(
                 ticket.cancelled = True
                 task.cancel()
                 _fail(ctx, ticket, _timeout_error(ticket, what))
-            if (hedge := _hedge_route(ctx, hedge_at, len(inflight))) is not None:
-                launch(hedge, hedge=True)
+            if _hedge_due(ctx, hedge_at, len(inflight)):
+                hedge = await plan.anext_route_now()
+                if hedge is not None:
+                    launch(hedge, hedge=True)
     except asyncio.CancelledError:
         await abandon_all("the call was cancelled")
         raise
+    finally:
+        await plan.aflush()
 
 
 async def arun_invoke(ctx: CallContext) -> ChatResult:
@@ -680,7 +688,9 @@ async def arun_invoke(ctx: CallContext) -> ChatResult:
         )
 
     ticket, result = await _arace(ctx, start, what="answer")
-    return _finish_invoke(ctx, ticket, result)
+    finished = _finish_invoke(ctx, ticket, result)
+    await ctx.plan.aflush()
+    return finished
 
 
 async def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
@@ -746,11 +756,16 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         await _aclose(opened)
         ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
         AttemptTracer.failed(ticket.trace, AttemptCancelledError("the caller stopped reading"))
+        await ctx.plan.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
         raise
     except Exception as exc:
         await _aclose(opened)
-        raise tally.partial_error(ctx, ticket, exc) from exc
-    yield tally.routing_chunk(ctx, ticket, opened.ttft)
+        error = tally.partial_error(ctx, ticket, exc)
+        await ctx.plan.aflush()
+        raise error from exc
+    routing = tally.routing_chunk(ctx, ticket, opened.ttft)
+    await ctx.plan.aflush()
+    yield routing

@@ -370,6 +370,7 @@ class RoutedChatModel(BaseChatModel):
         *,
         stream: bool,
         run_manager: Any = None,
+        asynchronous: bool = False,
     ) -> CallContext:
         call_kwargs = {**self.model_kwargs, **kwargs}
         priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
@@ -397,6 +398,7 @@ class RoutedChatModel(BaseChatModel):
             max_passes=1 + max(0, self.max_retries),
             estimated_tokens=estimate_tokens(messages),
             failover_on_bad_request=self.failover_on_bad_request,
+            asynchronous=asynchronous,
         )
         has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
         hedge_after = self.hedge_after
@@ -510,7 +512,9 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         return await arun_invoke(
-            self._context(messages, stop, kwargs, stream=False, run_manager=run_manager)
+            self._context(
+                messages, stop, kwargs, stream=False, run_manager=run_manager, asynchronous=True
+            )
         )
 
     def _stream(
@@ -533,7 +537,9 @@ class RoutedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        context = self._context(messages, stop, kwargs, stream=True, run_manager=run_manager)
+        context = self._context(
+            messages, stop, kwargs, stream=True, run_manager=run_manager, asynchronous=True
+        )
         async for chunk in arun_stream(context):
             if run_manager:
                 await run_manager.on_llm_new_token(chunk.text, chunk=chunk)

@@ -570,3 +570,48 @@ def test_each_attempt_is_a_child_run_with_the_members_provider(
     assert [c["metadata"]["ls_provider"] for c in children] == ["cerebras", "groq"]
     assert [recorder.outcomes[c["run_id"]] for c in children] == ["InternalServerError", "ok"]
     assert recorder.outcomes[parent["run_id"]] == "ok"
+
+
+class AsyncOnlyStore(InMemoryHealthStore):
+    """A store whose sync API must not be used from async call paths (like Redis)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.async_calls: list[str] = []
+        self.forbid_sync = True
+
+    def admit(self, route: str, **kwargs: Any) -> Any:
+        assert not self.forbid_sync, "sync admit() on an async call path"
+        return super().admit(route, **kwargs)
+
+    def record_success(self, route: str, **kwargs: Any) -> None:
+        assert not self.forbid_sync, "sync record_success() on an async call path"
+        super().record_success(route, **kwargs)
+
+    def record_failure(self, route: str, failure: Any, **kwargs: Any) -> None:
+        assert not self.forbid_sync, "sync record_failure() on an async call path"
+        super().record_failure(route, failure, **kwargs)
+
+    async def aadmit(self, route: str, **kwargs: Any) -> Any:
+        self.async_calls.append("admit")
+        return InMemoryHealthStore.admit(self, route, **kwargs)
+
+    async def arecord_success(self, route: str, **kwargs: Any) -> None:
+        self.async_calls.append("success")
+        InMemoryHealthStore.record_success(self, route, **kwargs)
+
+    async def arecord_failure(self, route: str, failure: Any, **kwargs: Any) -> None:
+        self.async_calls.append("failure")
+        InMemoryHealthStore.record_failure(self, route, failure, **kwargs)
+
+
+async def test_async_paths_use_the_async_health_api(emulator: Emulator) -> None:
+    store = AsyncOnlyStore()
+    model = router(emulator, health=store)
+    emulator.inject(Fault.status(503), provider="cerebras")
+    assert answered_by(await model.ainvoke("hi")) == "groq"
+    assert store.async_calls == ["admit", "failure", "admit", "success"]
+    store.async_calls.clear()
+    async for _ in model.astream("hi"):
+        pass
+    assert store.async_calls == ["admit", "success"]
