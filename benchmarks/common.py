@@ -19,7 +19,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -36,6 +44,7 @@ __all__ = [
     "chat_cerebras",
     "chat_groq",
     "emulator_process",
+    "floor_chat_model",
     "format_table",
     "interleave",
     "langchain_cerebras_chat",
@@ -87,6 +96,49 @@ def chat_groq(base_url: str, **kwargs: Any) -> Any:
 
     options: dict[str, Any] = {"model": GROQ_MODEL, "api_key": API_KEY, **kwargs}
     return ChatGroq(base_url=base_url, **options)
+
+
+def floor_chat_model(*, chunks: int = 24) -> Any:
+    """A chat model with no I/O at all: what LangChain's own machinery costs per call/chunk.
+
+    ``invoke`` returns a fixed message; ``stream`` / ``astream`` yield ``chunks`` one-token
+    chunks built the way a real integration builds them. Any LangChain chat model pays
+    at least this on top of its SDK, so it bounds the ratios a LangChain client can reach.
+    """
+    from langchain_core.language_models.chat_models import BaseChatModel
+    from langchain_core.messages import AIMessage, AIMessageChunk
+    from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+    class FloorChatModel(BaseChatModel):
+        chunks: int = 24
+
+        @property
+        def _llm_type(self) -> str:
+            return "floor"
+
+        def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+            message = AIMessage(
+                content="Hello " * self.chunks,
+                id="chatcmpl-floor",
+                response_metadata={"model_provider": "cerebras", "finish_reason": "stop"},
+            )
+            return ChatResult(generations=[ChatGeneration(message=message)])
+
+        def _chunk(self) -> ChatGenerationChunk:
+            message = AIMessageChunk(
+                content="Hello ", id="chatcmpl-floor", response_metadata={"model_provider": "x"}
+            )
+            return ChatGenerationChunk(message=message)
+
+        def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+            for _ in range(self.chunks):
+                yield self._chunk()
+
+        async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+            for _ in range(self.chunks):
+                yield self._chunk()
+
+    return FloorChatModel(chunks=chunks)
 
 
 def langchain_cerebras_chat(base_url: str, **kwargs: Any) -> Any:

@@ -25,6 +25,7 @@ from benchmarks.common import (
     chat_cerebras,
     chat_groq,
     emulator_process,
+    floor_chat_model,
     interleave,
     langchain_cerebras_chat,
     run_async,
@@ -35,6 +36,7 @@ RAW = "raw cerebras-cloud-sdk"
 OURS = "ChatCerebras (this package)"
 LANGCHAIN_CEREBRAS = "langchain-cerebras"
 GROQ = "langchain-groq ChatGroq"
+FLOOR = "LangChain floor (BaseChatModel, no I/O)"
 PROMPT = "Say hello"
 
 
@@ -52,6 +54,7 @@ def _models(url: str) -> dict[str, Any]:
         OURS: chat_cerebras(url),
         LANGCHAIN_CEREBRAS: langchain_cerebras_chat(url),
         GROQ: chat_groq(url),  # the emulator's Groq paths
+        FLOOR: floor_chat_model(),
     }
 
 
@@ -93,6 +96,7 @@ def _rows(api: str, samples: dict[str, list[float]]) -> list[dict[str, Any]]:
     rows = []
     for client, seconds in samples.items():
         stats = summarize(seconds)
+        floor = client == FLOOR
         rows.append(
             {
                 "api": api,
@@ -100,9 +104,9 @@ def _rows(api: str, samples: dict[str, list[float]]) -> list[dict[str, Any]]:
                 "calls": len(seconds),
                 "median_ms": stats["median_ms"],
                 "p99_ms": stats["p99_ms"],
-                "added_us": (stats["median_ms"] - raw["median_ms"]) * 1e3,
-                "vs_raw_median": stats["median_ms"] / raw["median_ms"],
-                "vs_raw_p99": stats["p99_ms"] / raw["p99_ms"],
+                "added_us": (stats["median_ms"] - (0.0 if floor else raw["median_ms"])) * 1e3,
+                "vs_raw_median": None if floor else stats["median_ms"] / raw["median_ms"],
+                "vs_raw_p99": None if floor else stats["p99_ms"] / raw["p99_ms"],
             }
         )
     return rows
@@ -116,6 +120,17 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         async_samples = run_async(_async_samples(url, iterations, warmup))
     rows = _rows("invoke", sync_samples) + _rows("ainvoke", async_samples)
     by_key = {(r["api"], r["client"]): r for r in rows}
+    ceilings = []
+    for api in ("invoke", "ainvoke"):
+        floor_us = by_key[(api, FLOOR)]["added_us"]
+        raw_us = by_key[(api, RAW)]["median_ms"] * 1e3
+        own_us = by_key[(api, OURS)]["added_us"] - floor_us
+        ceilings.append(
+            f"{api}: the LangChain floor alone is {floor_us:.0f} us, so no LangChain chat model "
+            f"can beat {(raw_us + floor_us) / raw_us:.2f}x the raw SDK here; ChatCerebras's "
+            f"own code costs {own_us:+.0f} us net of that floor (negative: it skips SDK work, "
+            "such as building pydantic response objects)."
+        )
     targets = []
     for api in ("invoke", "ainvoke"):
         ours = by_key[(api, OURS)]
@@ -183,7 +198,10 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
         },
         notes=[
             "Contenders run round-robin (rotating order) against one emulator process.",
-            "added_us = median minus the raw SDK's median, in microseconds.",
+            "added_us = median minus the raw SDK's median, in microseconds; for the LangChain "
+            "floor (a BaseChatModel that does no I/O) it is its whole cost: what any LangChain "
+            "chat model adds to its SDK at least.",
+            *ceilings,
         ],
         series=series,
     ).to_dict()

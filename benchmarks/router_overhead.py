@@ -39,8 +39,8 @@ def _sizes(quick: bool, tiny: bool) -> tuple[int, int, int, int]:
     if tiny:
         return 3, 1, 1, 200
     if quick:
-        return 30, 5, 2, LONG_TOKENS
-    return 500, 20, 7, LONG_TOKENS
+        return 30, 5, 3, LONG_TOKENS
+    return 500, 20, 15, LONG_TOKENS
 
 
 def _models(url: str) -> tuple[Any, Any]:
@@ -120,6 +120,9 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     targets: list[Target] = []
     answers = {"short": f"{SHORT_TOKENS} tokens", "long": f"{long_tokens:,} tokens"}
     for (api, size), by_model in samples.items():
+        # Short calls: the median (typical latency). Long streams: the mean, because a
+        # full collection lands in a random run (bimodal times) and the mean amortises it.
+        statistic = "median_ms" if size == "short" else "mean_ms"
         base = summarize(by_model[DIRECT])
         for model, seconds in by_model.items():
             stats = summarize(seconds)
@@ -130,16 +133,19 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                     "model": model,
                     "calls": len(seconds),
                     "median_ms": stats["median_ms"],
+                    "mean_ms": stats["mean_ms"],
                     "p99_ms": stats["p99_ms"],
-                    "added_us": (stats["median_ms"] - base["median_ms"]) * 1e3,
-                    "vs_ChatCerebras": stats["median_ms"] / base["median_ms"],
+                    "added_us": (stats[statistic] - base[statistic]) * 1e3,
+                    "vs_ChatCerebras": stats[statistic] / base[statistic],
+                    "compared": statistic.removesuffix("_ms"),
                 }
             )
         ratio = rows[-1]["vs_ChatCerebras"]
         targets.append(
             Target(
                 f"c.{api}_{size}",
-                f"RoutedChatModel / ChatCerebras median time, {api} ({answers[size]})",
+                f"RoutedChatModel / ChatCerebras {statistic.removesuffix('_ms')} time, "
+                f"{api} ({answers[size]})",
                 ratio,
                 "<=",
                 1.05,
@@ -154,9 +160,11 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             "model",
             "calls",
             "median_ms",
+            "mean_ms",
             "p99_ms",
             "added_us",
             "vs_ChatCerebras",
+            "compared",
         ],
         rows=rows,
         targets=targets,
@@ -170,9 +178,9 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                 where={"answer": answers["short"]},
             ),
             Chart(
-                f"median time per {long_tokens:,}-token stream",
-                y="median_ms",
-                ylabel="ms per stream (median)",
+                f"mean time per {long_tokens:,}-token stream",
+                y="mean_ms",
+                ylabel="ms per stream (mean)",
                 x=("api", "model"),
                 group="model",
                 where={"answer": answers["long"]},
@@ -187,5 +195,9 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             "router": "routes cerebras + groq, priority ultimate_speed, defaults otherwise",
             "answered_by": answered_by,
         },
-        notes=[f"An untimed probe call through the router was answered by {answered_by!r}."],
+        notes=[
+            f"An untimed probe call through the router was answered by {answered_by!r}.",
+            "added_us and vs_ChatCerebras compare medians for short calls and means for long "
+            "streams (column 'compared').",
+        ],
     ).to_dict()

@@ -45,6 +45,7 @@ from langchain_cerebras_router.errors import InvalidMessagesError
 __all__ = [
     "StreamChunkConverter",
     "chat_result_from_completion",
+    "check_history",
     "convert_message",
     "convert_messages",
     "server_tokens_per_second",
@@ -180,8 +181,46 @@ def convert_message(message: BaseMessage) -> dict[str, Any]:
     return wire
 
 
+def check_history(messages: Sequence[BaseMessage]) -> None:
+    """Reject, before any network call, a history every chat-completions API refuses.
+
+    Used by ChatCerebras and by the router (before routing, so that a bad history is one
+    clear error rather than a 400 from whichever provider answers first).
+
+    Args:
+        messages: The LangChain history, oldest first.
+
+    Raises:
+        InvalidMessagesError: For an empty history, or a tool message that answers no
+            tool call of an earlier AI message (the APIs reject both with a 400).
+    """
+    if not messages:
+        msg = "No messages to send: pass at least one message (e.g. a HumanMessage)."
+        raise InvalidMessagesError(msg)
+    known_tool_call_ids: set[str] = set()
+    for position, message in enumerate(messages):
+        if isinstance(message, AIMessage):
+            known_tool_call_ids.update(str(tc["id"]) for tc in message.tool_calls if tc.get("id"))
+            known_tool_call_ids.update(
+                str(tc["id"]) for tc in message.invalid_tool_calls if tc.get("id")
+            )
+            raw_calls = message.additional_kwargs.get("tool_calls")
+            if isinstance(raw_calls, list):
+                known_tool_call_ids.update(
+                    str(tc.get("id")) for tc in raw_calls if isinstance(tc, dict) and tc.get("id")
+                )
+        elif isinstance(message, ToolMessage) and message.tool_call_id not in known_tool_call_ids:
+            msg = (
+                f"Message {position} is a ToolMessage with tool_call_id="
+                f"{message.tool_call_id!r}, but no earlier AIMessage has a tool call with that "
+                "id. Put the AIMessage that made the tool call before it, or drop the "
+                "ToolMessage."
+            )
+            raise InvalidMessagesError(msg)
+
+
 def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
-    """Convert and validate a whole history.
+    """Validate (:func:`check_history`) and convert a whole history.
 
     Args:
         messages: The LangChain history, oldest first.
@@ -190,30 +229,11 @@ def convert_messages(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
         The request ``messages`` list.
 
     Raises:
-        InvalidMessagesError: For an empty history, or a tool message that answers no
-            tool call of an earlier AI message (the API rejects both with a 400).
+        InvalidMessagesError: For a history the API would reject (see
+            :func:`check_history`), or a message type it cannot take.
     """
-    if not messages:
-        msg = "No messages to send: pass at least one message (e.g. a HumanMessage)."
-        raise InvalidMessagesError(msg)
-    known_tool_call_ids: set[str] = set()
-    wire_messages: list[dict[str, Any]] = []
-    for position, message in enumerate(messages):
-        wire = convert_message(message)
-        if wire["role"] == "assistant":
-            known_tool_call_ids.update(
-                str(tc.get("id")) for tc in wire.get("tool_calls", ()) if tc.get("id")
-            )
-        elif wire["role"] == "tool" and wire["tool_call_id"] not in known_tool_call_ids:
-            msg = (
-                f"Message {position} is a ToolMessage with tool_call_id="
-                f"{wire['tool_call_id']!r}, but no earlier AIMessage has a tool call with that "
-                "id. Put the AIMessage that made the tool call before it, or drop the "
-                "ToolMessage."
-            )
-            raise InvalidMessagesError(msg)
-        wire_messages.append(wire)
-    return wire_messages
+    check_history(messages)
+    return [convert_message(message) for message in messages]
 
 
 # --------------------------------------------------------------------------------------

@@ -247,8 +247,15 @@ def _race(
     *,
     what: str,
     close: Callable[[T], None] | None = None,
+    inline_when_bounded: bool = False,
 ) -> tuple[_Ticket, T]:
-    """Run attempts until one produces its first event; see the module docstring."""
+    """Run attempts until one produces its first event; see the module docstring.
+
+    With ``inline_when_bounded`` (invoke), an attempt on a member whose own HTTP client
+    is given the attempt timeout runs in the calling thread (no thread hop). Streams
+    always run their first event in a worker: a member's read timeout restarts with
+    every byte, so it cannot bound the time to the first *content* chunk.
+    """
     plan = ctx.plan
     pool = _attempt_executor()
     inflight: dict[concurrent.futures.Future[T], _Ticket] = {}
@@ -275,7 +282,7 @@ def _race(
                 time.sleep(step)
                 continue
             timeout = plan.timeout_for_attempt()
-            bounded_by_member = step.provider in TIMEOUT_AWARE_PROVIDERS
+            bounded_by_member = inline_when_bounded and step.provider in TIMEOUT_AWARE_PROVIDERS
             if (timeout is None or bounded_by_member) and ctx.hedge_delay(step) is None:
                 # Inline, no thread hop: no timeout, or the member's own HTTP client is
                 # given the attempt timeout (RoutedChatModel._member_timeout).
@@ -343,7 +350,7 @@ def run_invoke(ctx: CallContext) -> ChatResult:
     def start(route: Route, ticket: _Ticket) -> ChatResult:
         return route.model._generate(ctx.messages, ctx.stop, None, **ctx.member_kwargs(route))
 
-    ticket, result = _race(ctx, start, what="answer")
+    ticket, result = _race(ctx, start, what="answer", inline_when_bounded=True)
     return _finish_invoke(ctx, ticket, result)
 
 

@@ -26,7 +26,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable, RunnableBinding, RunnableSequence
 
 from langchain_cerebras_router.catalogue import ModelCatalogue
-from langchain_cerebras_router.http_clients import shared_ssl_context
+from langchain_cerebras_router.http_clients import PerLoopAsyncTransport, shared_ssl_context
 
 __all__ = [
     "SEED_GROQ_FALLBACK_MODEL",
@@ -231,21 +231,33 @@ def member_kwargs_for(
 
 
 def _groq_http_clients(route: str, observe_headers: HeaderObserver | None) -> dict[str, Any]:
-    if observe_headers is None:
-        return {}
+    """HTTP clients for a Groq route built by the router.
+
+    They share one TLS context, keep one async pool per event loop (ChatGroq builds its
+    async client once, at construction, and a pool must not outlive its loop), and pass
+    each response's headers to ``observe_headers`` (rate-limit budgets).
+    """
     import groq
+    from groq._constants import DEFAULT_CONNECTION_LIMITS
 
-    def on_response(response: httpx.Response) -> None:
-        observe_headers(route, response.headers)
+    hooks: dict[str, list[Any]] = {}
+    async_hooks: dict[str, list[Any]] = {}
+    if observe_headers is not None:
 
-    async def on_async_response(response: httpx.Response) -> None:
-        observe_headers(route, response.headers)
+        def on_response(response: httpx.Response) -> None:
+            observe_headers(route, response.headers)
 
+        async def on_async_response(response: httpx.Response) -> None:
+            observe_headers(route, response.headers)
+
+        hooks = {"response": [on_response]}
+        async_hooks = {"response": [on_async_response]}
     tls = shared_ssl_context()
     return {
-        "http_client": groq.DefaultHttpxClient(verify=tls, event_hooks={"response": [on_response]}),
+        "http_client": groq.DefaultHttpxClient(verify=tls, event_hooks=hooks),
         "http_async_client": groq.DefaultAsyncHttpxClient(
-            verify=tls, event_hooks={"response": [on_async_response]}
+            transport=PerLoopAsyncTransport(verify=tls, limits=DEFAULT_CONNECTION_LIMITS),
+            event_hooks=async_hooks,
         ),
     }
 
@@ -258,6 +270,7 @@ def default_routes(
     openai_model: str | None = SEED_OPENAI_MODEL,
     observe_headers: HeaderObserver | None = None,
     environ: Mapping[str, str] | None = None,
+    provider_kwargs: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, BaseChatModel]:
     """Build the routes a drop-in ``RoutedChatModel(model=...)`` uses.
 
@@ -270,6 +283,9 @@ def default_routes(
         openai_model: Model of the ``quality`` route; ``None`` for none.
         observe_headers: Called with each Groq response's headers (rate limits).
         environ: Environment to read (defaults to ``os.environ``).
+        provider_kwargs: Extra constructor kwargs per provider (``"cerebras"``,
+            ``"groq"``, ``"openai"``), e.g. an explicit ``api_key``; a provider given an
+            ``api_key`` here gets a route even without its env var.
 
     Returns:
         Ordered mapping of route name to chat model; empty if no provider has a key.
@@ -280,33 +296,43 @@ def default_routes(
     base = {k: v for k, v in common.items() if v is not None}
     base["max_retries"] = 0
     routes: dict[str, BaseChatModel] = {}
+    extra = {name: dict(kwargs) for name, kwargs in (provider_kwargs or {}).items()}
+    cerebras_kwargs = extra.get("cerebras", {})
+    groq_kwargs = extra.get("groq", {})
+    openai_kwargs = extra.get("openai", {})
 
-    if env.get("CEREBRAS_API_KEY"):
+    if env.get("CEREBRAS_API_KEY") or cerebras_kwargs.get("api_key"):
         from langchain_cerebras_router.chat_models import ChatCerebras
 
         resolved = catalogue.resolve(requested, "cerebras")
         cerebras_model = resolved.model_id if resolved else requested
-        routes["cerebras"] = ChatCerebras(model=cerebras_model, **base)
+        routes["cerebras"] = ChatCerebras(model=cerebras_model, **base, **cerebras_kwargs)
     else:
         logger.info("RoutedChatModel: no CEREBRAS_API_KEY, so no Cerebras route.")
 
-    if env.get("GROQ_API_KEY"):
+    if env.get("GROQ_API_KEY") or groq_kwargs.get("api_key"):
         from langchain_groq import ChatGroq
 
         resolved = catalogue.resolve(requested, "groq")
         groq_model = resolved.model_id if resolved else requested
         routes["groq"] = ChatGroq(
-            model=groq_model, **base, **_groq_http_clients("groq", observe_headers)
+            model=groq_model,
+            **base,
+            **groq_kwargs,
+            **_groq_http_clients("groq", observe_headers),
         )
         if groq_fallback_model and groq_fallback_model != groq_model:
             name = f"groq/{groq_fallback_model}"
             routes[name] = ChatGroq(
-                model=groq_fallback_model, **base, **_groq_http_clients(name, observe_headers)
+                model=groq_fallback_model,
+                **base,
+                **groq_kwargs,
+                **_groq_http_clients(name, observe_headers),
             )
     else:
         logger.info("RoutedChatModel: no GROQ_API_KEY, so no Groq route.")
 
-    if openai_model and env.get("OPENAI_API_KEY"):
+    if openai_model and (env.get("OPENAI_API_KEY") or openai_kwargs.get("api_key")):
         try:
             from langchain_openai import ChatOpenAI
         except ImportError:
@@ -315,5 +341,5 @@ def default_routes(
                 "(pip install 'langchain-cerebras-router[openai]'), so no OpenAI route."
             )
         else:
-            routes["openai"] = ChatOpenAI(model=openai_model, **base)
+            routes["openai"] = ChatOpenAI(model=openai_model, **base, **openai_kwargs)
     return routes

@@ -25,6 +25,7 @@ from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.catalogue import ModelCatalogue
 from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
 from langchain_cerebras_router.health import HealthStore
+from langchain_cerebras_router.message_conversion import check_history
 from langchain_cerebras_router.metrics import SpeedMonitor
 from langchain_cerebras_router.policy import (
     PriorityPolicy,
@@ -60,6 +61,17 @@ from langchain_cerebras_router.tool_calling import ToolLike, format_tools, norma
 __all__ = ["RoutedChatModel"]
 
 logger = logging.getLogger("langchain_cerebras_router.routing")
+
+#: Drop-in constructor kwargs that configure a provider's client (never sent per call).
+_CLIENT_KWARGS: dict[str, tuple[str, str]] = {
+    "api_key": ("groq", "api_key"),
+    "groq_api_key": ("groq", "api_key"),
+    "base_url": ("groq", "base_url"),
+    "groq_api_base": ("groq", "base_url"),
+    "cerebras_api_key": ("cerebras", "api_key"),
+    "cerebras_api_base": ("cerebras", "base_url"),
+    "openai_api_key": ("openai", "api_key"),
+}
 
 _TOOLS_KEY = "routed_tools"
 _STRUCTURED_KEY = "routed_structured_output"
@@ -200,6 +212,13 @@ class RoutedChatModel(BaseChatModel):
     @model_validator(mode="after")
     def _build_routes(self) -> Self:
         self.priority = normalize_priority(self.priority)
+        client_kwargs = self._pop_client_kwargs()
+        if self.routes and any(client_kwargs.values()):
+            logger.warning(
+                "RoutedChatModel: %s ignored: routes were given, so configure their clients "
+                "on the route models themselves.",
+                sorted({k for kwargs in client_kwargs.values() for k in kwargs}),
+            )
         if not self.routes:
             common = {
                 "temperature": self.temperature,
@@ -213,6 +232,7 @@ class RoutedChatModel(BaseChatModel):
                 groq_fallback_model=self.groq_fallback_model,
                 openai_model=self.openai_model,
                 observe_headers=self._observe_headers,
+                provider_kwargs=client_kwargs,
             )
             if not self.routes:
                 msg = (
@@ -244,6 +264,19 @@ class RoutedChatModel(BaseChatModel):
             self.priority,
         )
         return self
+
+    def _pop_client_kwargs(self) -> dict[str, dict[str, Any]]:
+        """Take drop-in client settings out of ``model_kwargs``: never sent per call.
+
+        ChatGroq's ``api_key``/``groq_api_key`` and ``base_url``/``groq_api_base``
+        configure the Groq routes; ``cerebras_api_key``/``cerebras_api_base`` the Cerebras
+        route; ``openai_api_key`` the OpenAI route.
+        """
+        per_provider: dict[str, dict[str, Any]] = {"cerebras": {}, "groq": {}, "openai": {}}
+        for key, (provider, field) in _CLIENT_KWARGS.items():
+            if key in self.model_kwargs:
+                per_provider[provider][field] = self.model_kwargs.pop(key)
+        return per_provider
 
     def _observe_headers(self, route: str, headers: httpx.Headers) -> None:
         """HTTP hook of the Groq members built here: remember rate-limit headers."""
@@ -372,6 +405,7 @@ class RoutedChatModel(BaseChatModel):
         run_manager: Any = None,
         asynchronous: bool = False,
     ) -> CallContext:
+        check_history(messages)
         call_kwargs = {**self.model_kwargs, **kwargs}
         priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
         request = call_kwargs.pop(_TOOLS_KEY, None) or call_kwargs.pop(_STRUCTURED_KEY, None)

@@ -25,7 +25,7 @@ from langchain_core.runnables import RunnableConfig
 from langchain_groq import ChatGroq
 
 from langchain_cerebras_router import ChatCerebras, InvalidMessagesError, RoutedChatModel
-from langchain_cerebras_router.testing import Emulator
+from langchain_cerebras_router.testing import Emulator, Fault, Provider
 from tests.sample_app import app
 
 MODEL = "llama-3.3-70b-versatile"
@@ -45,7 +45,7 @@ class Variant:
 
     id: str
     chat_class: str
-    provider: str
+    provider: Provider
     """The emulated provider that must answer."""
     priority: str | None = None
     """``LANGCHAIN_ROUTER_PRIORITY`` for the router variants."""
@@ -78,8 +78,8 @@ class Setup:
     def llm(self) -> BaseChatModel:
         return app.get_llm(MODEL)
 
-    def chat_requests(self, provider: str | None = None) -> int:
-        return self.emulator.request_count(provider)  # type: ignore[arg-type]
+    def chat_requests(self, provider: Provider | None = None) -> int:
+        return self.emulator.request_count(provider)
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ def all_variants(**xfail: str) -> pytest.MarkDecorator:
 def assert_answered_by(setup: Setup, message: BaseMessage) -> None:
     """The call reached the expected provider only, and says so."""
     expected = setup.variant.provider
-    other = "cerebras" if expected == "groq" else "groq"
+    other: Provider = "cerebras" if expected == "groq" else "groq"
     assert setup.chat_requests(expected) >= 1
     assert setup.chat_requests(other) == 0
     assert message.response_metadata["model_provider"] == expected
@@ -281,14 +281,7 @@ def test_sync_api_in_a_worker_thread_whose_loops_were_closed(setup: Setup) -> No
     assert outcome == [(expected, expected)] * 3
 
 
-@all_variants(
-    RoutedChatModel=(
-        "BUG: the Groq members that RoutedChatModel builds from the environment share one "
-        "httpx.AsyncClient across event loops; with their SDK retries off, the first async "
-        "call in a new event loop fails with 'Event loop is closed' (a connection failure "
-        "that counts against the route's breaker) and is failed over to Cerebras."
-    )
-)
+@all_variants()
 def test_async_api_in_successive_event_loops(setup: Setup) -> None:
     """Not a sync call shape, but the same apps also run ``ainvoke`` under ``asyncio.run``."""
     llm = setup.llm()
@@ -448,13 +441,7 @@ ORPHAN_TOOL_RESULT: list[dict[str, Any]] = [
 ]
 
 
-@all_variants(
-    RoutedChatModel=(
-        "BUG: RoutedChatModel does not validate the history before routing; with its default "
-        "priority (Groq first) the orphan tool message is sent to Groq and comes back as a "
-        "400 instead of failing fast with InvalidMessagesError and no request."
-    )
-)
+@all_variants()
 @pytest.mark.parametrize("call", ["invoke", "stream"])
 def test_a_history_the_api_would_reject_fails_fast(setup: Setup, call: str) -> None:
     llm = setup.llm()
@@ -477,3 +464,39 @@ def test_a_history_the_api_would_reject_fails_fast(setup: Setup, call: str) -> N
     assert "tool_call_id='call_missing'" in message
     assert "Put the AIMessage that made the tool call before it" in message  # names the fix
     assert setup.emulator.requests == [], "no request, so no failover storm"
+
+
+# --------------------------------------------------------------------------------------
+# Router behaviour the app's sync streaming relies on
+# --------------------------------------------------------------------------------------
+
+
+def test_sync_stream_fails_over_a_slow_first_token(emulator: Emulator) -> None:
+    router = RoutedChatModel(
+        routes={
+            "cerebras": ChatCerebras(api_key="k", base_url=emulator.base_url),
+            "groq": ChatGroq(model_name=MODEL, api_key="k", base_url=emulator.base_url),
+        },
+        priority="ultimate_speed",
+        first_token_timeout=0.2,
+    )
+    emulator.inject(Fault.slow_first_token(1.0), provider="cerebras")
+    total = aggregate(list(router.stream(MESSAGES)))
+    outcomes = [(a["route"], a["outcome"]) for a in total.response_metadata["routing"]["attempts"]]
+    assert outcomes == [("cerebras", "failed"), ("groq", "answered")]
+
+
+def test_chatgroq_credential_kwargs_never_leak(emulator_env: Emulator) -> None:
+    key = "gsk_sample_app_secret_0123456789"
+    refused: Exception | None = None
+    try:
+        router = RoutedChatModel(model=MODEL, api_key=key, priority="ultimate_speed")
+    except (TypeError, ValueError) as err:  # refusing the ambiguous kwarg is fine too
+        refused = err
+    if refused is not None:
+        assert key not in str(refused)
+        return
+    assert key not in repr(router)
+    router.invoke(MESSAGES)
+    assert emulator_env.requests
+    assert all(key not in json.dumps(r.body) for r in emulator_env.requests)

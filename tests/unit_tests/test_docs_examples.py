@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import inspect
+import logging
 import os
 import pkgutil
 import re
@@ -87,9 +88,7 @@ class Block:
 
     def compiled(self) -> Any:
         """The code, compiled so that tracebacks name the source file and its line."""
-        return compile(
-            "\n" * (self.line - 1) + self.code, self.source, "exec", dont_inherit=True
-        )
+        return compile("\n" * (self.line - 1) + self.code, self.source, "exec", dont_inherit=True)
 
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
@@ -206,11 +205,34 @@ def restored_environ() -> Iterator[None]:
 
 
 @pytest.fixture
+def restored_logging() -> Iterator[None]:
+    """Whatever a sample does to logging (levels, handlers) is undone afterwards."""
+    manager = logging.Logger.manager
+    levels = {
+        name: logger.level
+        for name, logger in manager.loggerDict.items()
+        if isinstance(logger, logging.Logger)
+    }
+    root_level, root_handlers = logging.root.level, list(logging.root.handlers)
+    disabled = manager.disable
+    try:
+        yield
+    finally:
+        for name, logger in list(manager.loggerDict.items()):
+            if isinstance(logger, logging.Logger):
+                logger.setLevel(levels.get(name, logging.NOTSET))
+        logging.root.setLevel(root_level)
+        logging.root.handlers[:] = root_handlers
+        logging.disable(disabled)
+
+
+@pytest.fixture
 def sample_env(
     emulator: Emulator,
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     restored_environ: None,
+    restored_logging: None,
 ) -> Emulator:
     """The emulator's environment, nothing else of the caller's, and a scratch cwd."""
     for name in ENV_VARS_TO_CLEAR:
@@ -286,14 +308,31 @@ def test_every_page_is_linked_from_the_index() -> None:
     assert not missing
 
 
+def prose(text: str, *, keep_inline_code: bool = False) -> str:
+    """``text`` without fenced code blocks (and inline code spans, unless kept)."""
+    text = re.sub(r"^([ \t]*)(`{3,}|~{3,}).*?^\1\2[ \t]*$", "", text, flags=re.M | re.S)
+    return text if keep_inline_code else re.sub(r"`[^`\n]*`", "", text)
+
+
+def anchors(page: Path) -> set[str]:
+    """GitHub's anchors for the headings of ``page``."""
+    text = prose(page.read_text(encoding="utf-8"), keep_inline_code=True)
+    headings = re.findall(r"^#{1,6}\s+(.+?)\s*$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.lower()).replace(" ", "-") for h in headings}
+
+
 def test_relative_links_in_docs_resolve() -> None:
     broken = []
     for page in doc_pages():
-        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+        text = prose(page.read_text(encoding="utf-8"))
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", text):
             if "://" in target or target.startswith("mailto:"):
                 continue
-            if not (page.parent / target).exists():
+            path = page.parent / target if target else page
+            if not path.exists():
                 broken.append(f"{page.name} -> {target}")
+            elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+                broken.append(f"{page.name} -> {target}#{anchor}")
     assert not broken
 
 
