@@ -76,29 +76,34 @@ _resolved_models: dict[tuple[int, str], str] = {}
 def _resolve_model(name: str) -> str:
     """Map a logical name, Groq id or retired id to the Cerebras id.
 
-    Resolved once per name and catalogue (it is on every call's path); a substitution
-    is logged the first time.
+    Memoised per name and catalogue: it is on every call's path.
     """
     from langchain_cerebras_router.catalogue import ModelCatalogue
 
     catalogue = ModelCatalogue.default()
     key = (id(catalogue), name)
     model_id = _resolved_models.get(key)
-    if model_id is not None:
-        return model_id
-    resolved = catalogue.resolve(name, _PROVIDER)
-    model_id = name if resolved is None else resolved.model_id
-    if model_id != name and resolved is not None:
+    if model_id is None:
+        resolved = catalogue.resolve(name, _PROVIDER)
+        model_id = name if resolved is None else resolved.model_id
+        if len(_resolved_models) > 1024:
+            _resolved_models.clear()
+        _resolved_models[key] = model_id
+    return model_id
+
+
+def _log_substitution(name: str) -> None:
+    """Say which Cerebras model a logical name or other provider's id really calls."""
+    from langchain_cerebras_router.catalogue import ModelCatalogue
+
+    resolved = ModelCatalogue.default().resolve(name, _PROVIDER)
+    if resolved is not None and resolved.model_id != name:
         logger.info(
             "ChatCerebras: model %r resolves to Cerebras model %r%s",
             name,
-            model_id,
+            resolved.model_id,
             f" ({resolved.reason})" if resolved.reason else "",
         )
-    if len(_resolved_models) > 1024:
-        _resolved_models.clear()
-    _resolved_models[key] = model_id
-    return model_id
 
 
 @functools.lru_cache(maxsize=16)
@@ -274,6 +279,7 @@ class ChatCerebras(BaseChatModel):
         if self.max_retries < 0:
             msg = f"max_retries must be >= 0, got {self.max_retries}."
             raise ValueError(msg)
+        _log_substitution(self.model)
         if self.warm_tcp_connection:
             threading.Thread(target=self.warm_up, name="cerebras-tcp-warming", daemon=True).start()
         return self
