@@ -494,7 +494,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
             tally.add(chunk)
             yield chunk
         if not opened.ended:
-            for chunk in _with_stall_timeout(opened.chunks, stall, route=ticket.route):
+            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, route=ticket.route):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:
@@ -508,8 +508,21 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     yield tally.routing_chunk(ctx, ticket, opened.ttft)
 
 
+def _member_bounds_stalls(ctx: CallContext, route: Route) -> bool:
+    """Whether the member's own read timeout already equals the stall timeout.
+
+    Cerebras, Groq and OpenAI members get ``max(first-chunk timeout, stall_timeout)`` as
+    their HTTP read timeout (``RoutedChatModel._member_timeout``); when that is the stall
+    timeout, the router needs no timer of its own per chunk.
+    """
+    if route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
+        return False
+    first = ctx.plan.attempt_timeout
+    return first is None or first <= ctx.stall_timeout
+
+
 def _with_stall_timeout(
-    chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
+    ctx: CallContext, chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
 ) -> Iterator[ChatGenerationChunk]:
     """Pass the chunks after the commit point through, each within ``stall`` seconds.
 
@@ -518,7 +531,7 @@ def _with_stall_timeout(
     directly, with no thread hop per chunk. Any other member is read by a worker thread
     and abandoned if it goes silent for longer than ``stall``.
     """
-    if stall is None or route.provider in TIMEOUT_AWARE_PROVIDERS:
+    if stall is None or _member_bounds_stalls(ctx, route):
         yield from chunks
         return
     handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
@@ -700,14 +713,19 @@ async def arun_invoke(ctx: CallContext) -> ChatResult:
     return finished
 
 
-async def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
+def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
+    """The member's own async chunk iterator (no wrapping layer on the per-chunk path)."""
     model: BaseChatModel = route.model
     kwargs = ctx.member_kwargs(route)
     if route.has_astream or route.has_stream:
-        async for chunk in model._astream(ctx.messages, ctx.stop, None, **kwargs):
-            yield chunk
-    else:
-        yield _single_chunk(await model._agenerate(ctx.messages, ctx.stop, None, **kwargs))
+        return model._astream(ctx.messages, ctx.stop, None, **kwargs)
+    return _agenerate_as_chunks(model, ctx, kwargs)
+
+
+async def _agenerate_as_chunks(
+    model: BaseChatModel, ctx: CallContext, kwargs: dict[str, Any]
+) -> AsyncIterator[ChatGenerationChunk]:
+    yield _single_chunk(await model._agenerate(ctx.messages, ctx.stop, None, **kwargs))
 
 
 async def _aclose(opened: _OpenStream[Any]) -> None:
@@ -747,18 +765,26 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in opened.buffered:
             tally.add(chunk)
             yield chunk
-        while not opened.ended:
-            try:
-                async with _timeout(stall):
-                    chunk = await iterator.__anext__()
-            except StopAsyncIteration:
-                break
-            except TimeoutError as exc:
-                raise AttemptTimeoutError(
-                    f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
-                ) from exc
-            tally.add(chunk)
-            yield chunk
+        if opened.ended:
+            pass
+        elif stall is None or _member_bounds_stalls(ctx, ticket.route):
+            # The member's HTTP read timeout is the stall timeout: no timer per chunk.
+            async for chunk in iterator:
+                tally.add(chunk)
+                yield chunk
+        else:
+            while True:
+                try:
+                    async with _timeout(stall):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise AttemptTimeoutError(
+                        f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
+                    ) from exc
+                tally.add(chunk)
+                yield chunk
     except GeneratorExit:
         await _aclose(opened)
         ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")

@@ -128,9 +128,10 @@ class RoutedChatModel(BaseChatModel):
     timeout: float | None = Field(default=60.0, alias="request_timeout")
     """Seconds one attempt may take (for streams: until its first chunk)."""
     first_token_timeout: float | None = None
-    """Stream-only override of ``timeout`` for the time to the first chunk."""
-    stall_timeout: float | None = 30.0
-    """Seconds a stream may go without a chunk after its first one."""
+    """Stream-only override of ``timeout`` for the time to the first content chunk."""
+    stall_timeout: float | None = 60.0
+    """Seconds a stream may go without a chunk after its first one (the SDKs' default
+    read timeout; lower it, with ``timeout``, to give up on hung routes sooner)."""
     deadline: float | None = None
     """Seconds the whole call may take, across every attempt."""
     max_retries: int = 1
