@@ -101,6 +101,9 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
 
     if isinstance(model, ChatCerebras):
         return model.model_copy(update={"max_retries": max_retries})
+    reused = _with_sdk_client_options(model, max_retries)
+    if reused is not None:
+        return reused
     values = {
         name: getattr(model, name)
         for name in type(model).model_fields
@@ -120,6 +123,31 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
             type(exc).__name__,
         )
         return model
+
+
+def _with_sdk_client_options(model: BaseChatModel, max_retries: int) -> BaseChatModel | None:
+    """A copy of a Stainless-SDK member (ChatGroq, ChatOpenAI) with fewer SDK retries.
+
+    ``client.with_options(max_retries=...)`` shares the member's HTTP connection pools,
+    so nothing is rebuilt (no new TLS context, no new pools). ``None`` if the member's
+    clients do not have that shape.
+    """
+    update: dict[str, Any] = {"max_retries": max_retries}
+    for client_field in ("client", "async_client"):
+        resource = getattr(model, client_field, None)
+        sdk_client = getattr(resource, "_client", None)
+        with_options = getattr(sdk_client, "with_options", None)
+        chat = (
+            getattr(with_options(max_retries=max_retries), "chat", None) if with_options else None
+        )
+        completions = getattr(chat, "completions", None)
+        if completions is None or type(completions) is not type(resource):
+            return None
+        update[client_field] = completions
+        root_field = "root_client" if client_field == "client" else "root_async_client"
+        if root_field in type(model).model_fields:
+            update[root_field] = getattr(completions, "_client", None)
+    return model.model_copy(update=update)
 
 
 # --------------------------------------------------------------------------------------

@@ -170,6 +170,7 @@ class RoutedChatModel(BaseChatModel):
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
+    _ls_params: dict[str, LangSmithParams] = PrivateAttr(default_factory=dict)
     _last_headers: dict[str, httpx.Headers] = PrivateAttr(default_factory=dict)
     _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
@@ -259,6 +260,7 @@ class RoutedChatModel(BaseChatModel):
             for name, member in self.routes.items()
         ]
         self._orders = {}
+        self._ls_params = {}
         logger.info(
             "RoutedChatModel routes: %s (default priority %s)",
             ", ".join(f"{r.name}={r.provider}/{r.model_id}" for r in self._route_list),
@@ -299,6 +301,16 @@ class RoutedChatModel(BaseChatModel):
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """LangSmith params of the route the policy tries first for this call."""
+        if stop is None and not kwargs.keys() - {"priority"}:
+            key = kwargs.get("priority") or self.priority
+            cached = self._ls_params.get(key)
+            if cached is None:
+                cached = self._compute_ls_params(None, priority=key)
+                self._ls_params[key] = cached
+            return LangSmithParams(**cached)
+        return self._compute_ls_params(stop, **kwargs)
+
+    def _compute_ls_params(self, stop: list[str] | None, **kwargs: Any) -> LangSmithParams:
         first = self._ordered_routes(kwargs.get("priority"))[0]
         try:
             params = first.model._get_ls_params(stop=stop)
@@ -378,9 +390,9 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
         """Stream; ``priority`` as in :meth:`invoke`."""
-        yield from super().stream(input, config, stop=stop, **self._priority_from(config, kwargs))
+        return super().stream(input, config, stop=stop, **self._priority_from(config, kwargs))
 
-    async def astream(
+    def astream(
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None = None,
@@ -389,10 +401,7 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """Async stream; ``priority`` as in :meth:`invoke`."""
-        async for chunk in super().astream(
-            input, config, stop=stop, **self._priority_from(config, kwargs)
-        ):
-            yield chunk
+        return super().astream(input, config, stop=stop, **self._priority_from(config, kwargs))
 
     # ------------------------------------------------------------------ one call
 

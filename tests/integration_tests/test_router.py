@@ -87,9 +87,16 @@ def test_sequence_routes_are_named_by_provider(emulator: Emulator) -> None:
 
 
 def test_members_lose_their_sdk_retries(emulator: Emulator) -> None:
-    model = RoutedChatModel(routes={"c": cerebras(emulator, max_retries=5), "g": groq(emulator)})
+    original_groq = groq(emulator)
+    model = RoutedChatModel(routes={"c": cerebras(emulator, max_retries=5), "g": original_groq})
     assert model.routes["c"].max_retries == 0  # type: ignore[attr-defined]
-    assert model.routes["g"].max_retries == 0  # type: ignore[attr-defined]
+    member: Any = model.routes["g"]
+    assert member.max_retries == 0
+    # The SDK clients themselves retry no more, and share the original's HTTP pools.
+    assert member.client._client.max_retries == 0
+    assert member.async_client._client.max_retries == 0
+    assert member.client._client._client is original_groq.client._client._client
+    assert original_groq.client._client.max_retries == 2  # the caller's model is untouched
 
 
 def test_drop_in_construction_from_env(
