@@ -622,3 +622,30 @@ async def test_async_paths_use_the_async_health_api(emulator: Emulator) -> None:
     async for _ in model.astream("hi"):
         pass
     assert store.async_calls == ["admit", "success"]
+
+
+def test_quality_priority_prefers_the_openai_route(emulator: Emulator) -> None:
+    """The seed's `quality` route (GPT-4o on OpenAI), here a ChatOpenAI on the emulator."""
+    from langchain_openai import ChatOpenAI
+
+    openai_like = ChatOpenAI(
+        model="llama3.1-8b", api_key="k", base_url=emulator.openai_compatible_urls["cerebras"]
+    )
+    model = RoutedChatModel(
+        routes={"cerebras": cerebras(emulator), "groq": groq(emulator), "openai": openai_like},
+        priority="quality",
+    )
+    assert answered_by(model.invoke("hi")) == "openai"
+    assert model.routes["openai"].max_retries == 0  # type: ignore[attr-defined]
+    emulator.inject(Fault.status(503), provider="cerebras")  # the OpenAI route's server
+    assert answered_by(model.invoke("hi")) == "groq"
+
+
+def test_drop_in_adds_the_openai_route_when_keyed(
+    emulator_env: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.setenv("OPENAI_BASE_URL", emulator_env.openai_compatible_urls["cerebras"])
+    model = RoutedChatModel(model="llama-3.3-70b-versatile", openai_model="llama3.1-8b")
+    assert list(model.routes)[-1] == "openai"
+    assert answered_by(model.invoke("hi", priority="quality")) == "openai"
