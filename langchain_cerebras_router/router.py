@@ -569,12 +569,12 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         context = self._context(messages, stop, kwargs, stream=True, run_manager=run_manager)
-        for chunk in run_stream(context):
-            if run_manager:
-                run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        chunks = run_stream(context)
+        # BaseChatModel.stream() reports tokens itself (no run manager is passed then);
+        # only _generate-driven streaming needs them reported here.
+        return chunks if run_manager is None else _report_tokens(chunks, run_manager)
 
-    async def _astream(
+    def _astream(
         self,
         messages: list[BaseMessage],
         stop: list[str] | None = None,
@@ -584,10 +584,8 @@ class RoutedChatModel(BaseChatModel):
         context = self._context(
             messages, stop, kwargs, stream=True, run_manager=run_manager, asynchronous=True
         )
-        async for chunk in arun_stream(context):
-            if run_manager:
-                await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-            yield chunk
+        chunks = arun_stream(context)
+        return chunks if run_manager is None else _areport_tokens(chunks, run_manager)
 
     # ------------------------------------------------------------------ tools, schemas
 
@@ -692,3 +690,19 @@ class RoutedChatModel(BaseChatModel):
             **kwargs,
         )
         return with_parser(llm, parser, include_raw=include_raw)
+
+
+def _report_tokens(
+    chunks: Iterator[ChatGenerationChunk], run_manager: CallbackManagerForLLMRun
+) -> Iterator[ChatGenerationChunk]:
+    for chunk in chunks:
+        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+
+async def _areport_tokens(
+    chunks: AsyncIterator[ChatGenerationChunk], run_manager: AsyncCallbackManagerForLLMRun
+) -> AsyncIterator[ChatGenerationChunk]:
+    async for chunk in chunks:
+        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
