@@ -113,11 +113,13 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def _format_value(value: Any, unit: str) -> str:
+def _format_value(value: Any, unit: str, versus: Any = None) -> str:
+    """``value`` in ``unit``; ratios get a third decimal when two would equal ``versus``."""
     if not isinstance(value, (int, float)):
         return "-"
     if unit == "x":
-        return f"{value:.2f}x"
+        close = isinstance(versus, (int, float)) and f"{value:.2f}" == f"{versus:.2f}"
+        return f"{value:.3f}x" if close and value != versus else f"{value:.2f}x"
     return f"{value:.1f} {unit}" if abs(value) < 1000 else f"{value:,.0f} {unit}"
 
 
@@ -134,7 +136,9 @@ def _target_rows(results: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any
                     "benchmark": name,
                     "target": target.get("id"),
                     "what": target.get("description"),
-                    "measured": _format_value(target.get("measured"), unit),
+                    "measured": _format_value(
+                        target.get("measured"), unit, target.get("threshold")
+                    ),
                     "goal": goal,
                     "status": target.get("status"),
                 }

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from benchmarks import BENCHMARKS, OPTIONAL
-from benchmarks.__main__ import main
+from benchmarks import BENCHMARKS, OPTIONAL, profile_hot_paths
+from benchmarks.__main__ import _format_value, main
 from benchmarks.common import Target, format_table, percentile, plot_result, validate_result
 
 OURS = [name for name in BENCHMARKS if name not in OPTIONAL]
@@ -64,6 +64,47 @@ def test_scale_and_failover_report_no_errors(tiny_results: dict[str, dict[str, A
     assert all(r["faulty_route_calls"] == 1 for r in routed)
     down = [r for r in failover["rows"] if r["contender"].endswith("route known down")]
     assert all(r["faulty_route_calls"] == 0 for r in down)
+
+
+def test_hedging_target_uses_the_second_route_called_as_a_hedge(
+    tiny_results: dict[str, dict[str, Any]],
+) -> None:
+    hedging = tiny_results["hedging"]
+    delay_ms = hedging["params"]["hedge_after_s"] * 1e3
+    for target in hedging["targets"]:
+        api = target["id"].split(".")[1].removesuffix("_hedged_p99")
+        series = {
+            name.removeprefix(f"{api} "): values
+            for name, values in hedging["series"].items()
+            if name.startswith(f"{api} ")
+        }
+        (hedged,) = [v for k, v in series.items() if k.startswith("RoutedChatModel, hedge_after")]
+        (as_hedge,) = [v for k, v in series.items() if "as a hedge" in k]
+        (warm,) = [v for k, v in series.items() if "back to back" in k]
+        assert len(as_hedge) == len(hedged) == len(warm) == hedging["params"]["calls_per_contender"]
+        expected = percentile(hedged, 0.99) / (delay_ms + percentile(as_hedge, 0.99))
+        assert target["measured"] == pytest.approx(expected, rel=1e-3)
+
+
+def test_close_ratios_get_a_third_decimal() -> None:
+    assert _format_value(1.0013, "x", 1.0) == "1.001x"
+    assert _format_value(1.0, "x", 1.0) == "1.00x"
+    assert _format_value(1.27, "x", 1.05) == "1.27x"
+    assert _format_value(3.5, "ms", 50.0) == "3.5 ms"
+    assert _format_value(None, "x", 1.0) == "-"
+
+
+def test_profile_hot_paths_runs(capsys: pytest.CaptureFixture[str]) -> None:
+    small = ["--calls", "3", "--tokens", "40", "--top", "3"]
+    assert profile_hot_paths.main(["stream", "router_invoke", "hop", *small]) == 0
+    assert profile_hot_paths.main(["--delta", "invoke", "router_invoke", *small]) == 0
+    out = capsys.readouterr().out
+    assert "## stream: " in out
+    assert "## router_invoke: " in out
+    assert "the hop: " in out
+    assert "## delta router_invoke - invoke: " in out
+    with pytest.raises(SystemExit):
+        profile_hot_paths.main(["nope"])
 
 
 def test_target_status() -> None:
