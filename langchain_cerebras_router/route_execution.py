@@ -55,6 +55,10 @@ __all__ = [
     "run_stream",
 ]
 
+#: Event-loop and thread wake-ups come up to ~1 ms late; a hedge is started when its
+#: time is this close, so that it starts on time rather than a millisecond after.
+_TIMER_SLACK = 0.001
+
 T = TypeVar("T")
 K = TypeVar("K")
 
@@ -217,7 +221,7 @@ def _next_wakeup(
         delay = ctx.hedge_delay(only.route)
         if delay is not None:
             hedge_at = only.started + delay
-            deadlines.append(hedge_at)
+            deadlines.append(hedge_at - _TIMER_SLACK)
     if not deadlines:
         return None, hedge_at
     return max(0.0, min(deadlines) - ctx.plan.clock()), hedge_at
@@ -230,7 +234,7 @@ def _timed_out(inflight: Mapping[K, _Ticket], now: float) -> list[K]:
 
 def _hedge_due(ctx: CallContext, hedge_at: float | None, in_flight: int) -> bool:
     """Whether to start the hedge now (at most one hedge a call)."""
-    if hedge_at is None or in_flight != 1 or ctx.plan.clock() < hedge_at:
+    if hedge_at is None or in_flight != 1 or ctx.plan.clock() < hedge_at - _TIMER_SLACK:
         return False
     ctx.plan.hedged = True
     return True

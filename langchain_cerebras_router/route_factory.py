@@ -73,6 +73,9 @@ def model_name_of(model: BaseChatModel) -> str | None:
 # SDK retries under the router's control
 # --------------------------------------------------------------------------------------
 
+#: Pool limits of the async clients the router gives members (the Stainless defaults).
+_MEMBER_POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=100)
+
 _CLIENT_FIELDS = frozenset({"client", "async_client", "root_client", "root_async_client"})
 
 
@@ -128,19 +131,29 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
 def _with_sdk_client_options(model: BaseChatModel, max_retries: int) -> BaseChatModel | None:
     """A copy of a Stainless-SDK member (ChatGroq, ChatOpenAI) with fewer SDK retries.
 
-    ``client.with_options(max_retries=...)`` shares the member's HTTP connection pools,
-    so nothing is rebuilt (no new TLS context, no new pools). ``None`` if the member's
-    clients do not have that shape.
+    ``client.with_options(max_retries=...)`` shares the member's sync HTTP pool, so
+    nothing is rebuilt (no new TLS context). Unless the member was given its own
+    ``http_async_client``, its async client gets one pool per event loop
+    (:class:`~langchain_cerebras_router.http_clients.PerLoopAsyncTransport`): with SDK
+    retries off, a pooled connection left over from a closed loop (``asyncio.run`` per
+    request) would otherwise fail the next call. ``None`` if the member's clients do not
+    have that shape.
     """
     update: dict[str, Any] = {"max_retries": max_retries}
     for client_field in ("client", "async_client"):
         resource = getattr(model, client_field, None)
         sdk_client = getattr(resource, "_client", None)
         with_options = getattr(sdk_client, "with_options", None)
-        chat = (
-            getattr(with_options(max_retries=max_retries), "chat", None) if with_options else None
-        )
-        completions = getattr(chat, "completions", None)
+        if with_options is None:
+            return None
+        options: dict[str, Any] = {"max_retries": max_retries}
+        if client_field == "async_client" and getattr(model, "http_async_client", None) is None:
+            options["http_client"] = httpx.AsyncClient(
+                transport=PerLoopAsyncTransport(limits=_MEMBER_POOL_LIMITS),
+                timeout=getattr(sdk_client, "timeout", None),
+                follow_redirects=True,
+            )
+        completions = getattr(getattr(with_options(**options), "chat", None), "completions", None)
         if completions is None or type(completions) is not type(resource):
             return None
         update[client_field] = completions

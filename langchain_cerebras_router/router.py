@@ -327,6 +327,9 @@ class RoutedChatModel(BaseChatModel):
         return params
 
     def _ordered_routes(self, priority: str | None) -> list[Route]:
+        order = self._orders.get(priority or self.priority)
+        if order is not None:
+            return order
         key = normalize_priority(priority or self.priority)
         order = self._orders.get(key)
         if order is None:
@@ -353,7 +356,7 @@ class RoutedChatModel(BaseChatModel):
             configured = (config.get("configurable") or {}).get("priority")
             if configured:
                 kwargs = {**kwargs, "priority": configured}
-        if "priority" in kwargs:
+        if kwargs.get("priority"):
             kwargs["priority"] = normalize_priority(kwargs["priority"])
         return kwargs
 
@@ -417,7 +420,8 @@ class RoutedChatModel(BaseChatModel):
     ) -> CallContext:
         check_history(messages)
         call_kwargs = {**self.model_kwargs, **kwargs}
-        priority = normalize_priority(call_kwargs.pop("priority", None) or self.priority)
+        # Normalised once: by invoke/stream for a per-call priority, at construction otherwise.
+        priority = call_kwargs.pop("priority", None) or self.priority
         request = call_kwargs.pop(_TOOLS_KEY, None) or call_kwargs.pop(_STRUCTURED_KEY, None)
         call_kwargs.pop(_STRUCTURED_KEY, None)
         call_kwargs.pop("stream", None)

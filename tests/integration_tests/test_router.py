@@ -649,3 +649,12 @@ def test_drop_in_adds_the_openai_route_when_keyed(
     model = RoutedChatModel(model="llama-3.3-70b-versatile", openai_model="llama3.1-8b")
     assert list(model.routes)[-1] == "openai"
     assert answered_by(model.invoke("hi", priority="quality")) == "openai"
+
+
+def test_user_groq_member_survives_a_new_event_loop_per_call(emulator: Emulator) -> None:
+    """asyncio.run per request: with SDK retries off, pools must not outlive their loop."""
+    model = router(emulator, priority="speed")
+    for _ in range(4):
+        message = asyncio.run(model.ainvoke("hi"))
+        attempts = message.response_metadata["routing"]["attempts"]
+        assert [(a["route"], a["outcome"]) for a in attempts] == [("groq", "answered")]
