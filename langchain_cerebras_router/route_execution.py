@@ -402,54 +402,55 @@ def _stream_summary(chunks: list[ChatGenerationChunk]) -> tuple[int, bool]:
 
 
 class _StreamTally:
-    """What has been yielded after the commit point (for errors and metrics)."""
+    """A stream after its commit point: what was yielded, and the routing explanation.
 
-    __slots__ = ("characters", "chunks", "final", "model_override", "tool_calls")
+    The explanation (and the attempt's success) goes on the member's final chunk, the
+    one with ``finish_reason``, so a routed stream has no extra chunk; a member whose
+    stream has no such chunk gets one empty closing chunk instead.
+    """
 
-    def __init__(self, model_override: str | None = None) -> None:
-        self.model_override = model_override
+    __slots__ = ("characters", "chunks", "ctx", "done", "final", "ticket", "tool_calls", "ttft")
+
+    def __init__(self, ctx: CallContext, ticket: _Ticket, ttft: float | None) -> None:
+        self.ctx = ctx
+        self.ticket = ticket
+        self.ttft = ttft
         self.chunks = 0
         self.characters = 0
         self.tool_calls = False
+        self.done = False
         self.final: AIMessageChunk | None = None
 
     def add(self, chunk: ChatGenerationChunk) -> None:
+        """Count a chunk about to be yielded; annotate it if it is the final one."""
         self.chunks += 1
         self.characters += len(chunk.text)
         message = chunk.message
+        metadata = message.response_metadata
         if getattr(message, "tool_call_chunks", None):
             self.tool_calls = True
-        if self.model_override and "model_name" in message.response_metadata:
-            message.response_metadata["model_name"] = self.model_override
-        if message.response_metadata.get("finish_reason") or getattr(
-            message, "usage_metadata", None
-        ):
+        if self.ctx.model_override and "model_name" in metadata and self.ticket.route.model_id:
+            metadata["model_name"] = self.ticket.route.model_id
+        if metadata.get("finish_reason") and not self.done:
             self.final = cast(AIMessageChunk, message)
+            metadata["routing"] = self._succeed()
 
-    def partial_error(
-        self, ctx: CallContext, ticket: _Ticket, exc: BaseException
-    ) -> PartialStreamError:
-        failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
-        AttemptTracer.failed(ticket.trace, exc)
-        ctx.record(
-            ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=True
-        )
-        return PartialStreamError(
-            route=ticket.route.name,
-            chunks_yielded=self.chunks,
-            characters_yielded=self.characters,
-            tool_calls_yielded=self.tool_calls,
-            failure=failure,
+    def closing_chunk(self) -> ChatGenerationChunk | None:
+        """The explanation as an empty chunk, if no final chunk carried it."""
+        if self.done:
+            return None
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", response_metadata={"routing": self._succeed()})
         )
 
-    def routing_chunk(
-        self, ctx: CallContext, ticket: _Ticket, ttft: float | None
-    ) -> ChatGenerationChunk:
+    def _succeed(self) -> dict[str, Any]:
+        ctx, ticket = self.ctx, self.ticket
+        self.done = True
         metadata = self.final.response_metadata if self.final is not None else {}
         attempt = ctx.plan.succeeded(
             ticket.route,
             started=ticket.started,
-            ttft=ttft,
+            ttft=self.ttft,
             metadata=metadata,
             hedge=ticket.hedge,
             headers=ctx.headers_of(ticket.route),
@@ -457,7 +458,7 @@ class _StreamTally:
         ctx.record(
             ticket.route,
             started=ticket.started,
-            ttft=ttft,
+            ttft=self.ttft,
             message=self.final,
             error=None,
             streamed=True,
@@ -467,10 +468,38 @@ class _StreamTally:
         AttemptTracer.succeeded(
             ticket.trace, ChatResult(generations=[ChatGeneration(message=final)])
         )
-        explanation = ctx.plan.explanation(attempt, ctx.priority)
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content="", response_metadata={"routing": explanation})
+        return ctx.plan.explanation(attempt, ctx.priority)
+
+    def partial_error(self, exc: BaseException) -> PartialStreamError:
+        """The error for a failure after the commit point (health updated once)."""
+        ctx, ticket = self.ctx, self.ticket
+        if self.done:  # the answer was complete; a late transport error is not the route's
+            failure = classify_failure(exc)
+        else:
+            failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
+            AttemptTracer.failed(ticket.trace, exc)
+            ctx.record(
+                ticket.route,
+                started=ticket.started,
+                ttft=None,
+                message=None,
+                error=exc,
+                streamed=True,
+            )
+        return PartialStreamError(
+            route=ticket.route.name,
+            chunks_yielded=self.chunks,
+            characters_yielded=self.characters,
+            tool_calls_yielded=self.tool_calls,
+            failure=failure,
         )
+
+
+def _caller_left(ctx: CallContext, ticket: _Ticket) -> None:
+    """Record a stream the caller stopped reading before its end (neither success nor fault)."""
+    why = "the caller stopped reading"
+    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why)
+    AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
 
 
 def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
@@ -492,7 +521,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = _race(ctx, start, what="first chunk", close=_close)
-    tally = _StreamTally(ticket.route.model_id if ctx.model_override else None)
+    tally = _StreamTally(ctx, ticket, opened.ttft)
     try:
         for chunk in opened.buffered:
             tally.add(chunk)
@@ -503,13 +532,15 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
                 yield chunk
     except GeneratorExit:
         _close(opened)
-        ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
-        AttemptTracer.failed(ticket.trace, AttemptCancelledError("the caller stopped reading"))
+        if not tally.done:
+            _caller_left(ctx, ticket)
         raise
     except Exception as exc:
         _close(opened)
-        raise tally.partial_error(ctx, ticket, exc) from exc
-    yield tally.routing_chunk(ctx, ticket, opened.ttft)
+        raise tally.partial_error(exc) from exc
+    closing = tally.closing_chunk()
+    if closing is not None:
+        yield closing
 
 
 def _member_bounds_stalls(ctx: CallContext, route: Route) -> bool:
@@ -763,7 +794,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = await _arace(ctx, start, what="first chunk", close=_aclose)
-    tally = _StreamTally(ticket.route.model_id if ctx.model_override else None)
+    tally = _StreamTally(ctx, ticket, opened.ttft)
     iterator = opened.chunks.__aiter__()
     try:
         for chunk in opened.buffered:
@@ -791,8 +822,8 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
                 yield chunk
     except GeneratorExit:
         await _aclose(opened)
-        ctx.plan.abandoned(ticket.route, started=ticket.started, why="the caller stopped reading")
-        AttemptTracer.failed(ticket.trace, AttemptCancelledError("the caller stopped reading"))
+        if not tally.done:
+            _caller_left(ctx, ticket)
         await ctx.plan.aflush()
         raise
     except asyncio.CancelledError:
@@ -800,9 +831,10 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         raise
     except Exception as exc:
         await _aclose(opened)
-        error = tally.partial_error(ctx, ticket, exc)
+        error = tally.partial_error(exc)
         await ctx.plan.aflush()
         raise error from exc
-    routing = tally.routing_chunk(ctx, ticket, opened.ttft)
+    closing = tally.closing_chunk()
     await ctx.plan.aflush()
-    yield routing
+    if closing is not None:
+        yield closing

@@ -658,3 +658,11 @@ def test_user_groq_member_survives_a_new_event_loop_per_call(emulator: Emulator)
         message = asyncio.run(model.ainvoke("hi"))
         attempts = message.response_metadata["routing"]["attempts"]
         assert [(a["route"], a["outcome"]) for a in attempts] == [("groq", "answered")]
+
+
+def test_routing_explanation_rides_on_the_final_chunk(emulator: Emulator) -> None:
+    direct = list(cerebras(emulator).stream("tell me something"))
+    routed = list(router(emulator).stream("tell me something"))
+    assert len(routed) == len(direct), "the router adds no chunk of its own"
+    [final] = [c for c in routed if c.response_metadata.get("finish_reason")]
+    assert final.response_metadata["routing"]["route"] == "cerebras"
