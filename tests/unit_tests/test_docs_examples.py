@@ -44,8 +44,6 @@ DOCS = REPO / "docs"
 EXAMPLES = REPO / "examples"
 
 EXCLUDED_DOCS: dict[str, str] = {
-    # Not ours to mark no-run: its samples point at a Redis server (redis://redis.internal).
-    "deployment.md": "needs a Redis server",
     # Shell commands only; every benchmark it describes is smoke-tested on its own.
     "benchmarks.md": "shell commands only (benchmarks: tests/unit_tests/test_benchmarks_smoke.py)",
 }
