@@ -95,6 +95,19 @@ def parse_duration(value: str) -> float | None:
 
 _WINDOWS = ("", "-minute", "-hour", "-day")
 
+#: Per unit, the (remaining, limit, reset) header names of each window; built once.
+_HEADER_NAMES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    unit: tuple(
+        (
+            f"x-ratelimit-remaining-{unit}{window}",
+            f"x-ratelimit-limit-{unit}{window}",
+            f"x-ratelimit-reset-{unit}{window}",
+        )
+        for window in _WINDOWS
+    )
+    for unit in ("requests", "tokens")
+}
+
 
 def _header_int(headers: Mapping[str, str], name: str) -> int | None:
     raw = headers.get(name)
@@ -111,12 +124,12 @@ def _binding_window(
 ) -> tuple[int | None, int | None, float | None]:
     """``(remaining, limit, reset)`` of the window with the fewest remaining units."""
     best: tuple[int | None, int | None, float | None] = (None, None, None)
-    for window in _WINDOWS:
-        remaining = _header_int(headers, f"x-ratelimit-remaining-{unit}{window}")
-        limit = _header_int(headers, f"x-ratelimit-limit-{unit}{window}")
+    for remaining_name, limit_name, reset_name in _HEADER_NAMES[unit]:
+        remaining = _header_int(headers, remaining_name)
+        limit = _header_int(headers, limit_name)
         if remaining is None and limit is None:
             continue
-        raw_reset = headers.get(f"x-ratelimit-reset-{unit}{window}")
+        raw_reset = headers.get(reset_name)
         reset = parse_duration(raw_reset) if raw_reset is not None else None
         current = best[0]
         if best == (None, None, None) or (
