@@ -19,9 +19,10 @@ Measurements (no profiler, side by side, medians of ``--calls`` rounds):
 
 * ``hop``: what the sync router's first-chunk thread hop costs. ``RoutedChatModel.stream``
   of 24 tokens as shipped, against the same router with its first-chunk race run in the
-  calling thread (``route_execution._race`` patched with ``inline_when_bounded=True`` for
-  the duration: a what-if measurement, not a supported mode), and ``ChatCerebras.stream``
-  alone; plus an empty ``submit`` and ``concurrent.futures.wait`` round trip.
+  calling thread (``stream_execution.race_to_first_event`` patched with
+  ``inline_when_bounded=True`` for the duration: a what-if measurement, not a supported
+  mode), and ``ChatCerebras.stream`` alone; plus an empty ``submit`` and
+  ``concurrent.futures.wait`` round trip.
 * ``timers``: how late a 100 ms hedge timer fires on this machine, for the sync race
   (``concurrent.futures.wait``) and the async one (``asyncio.wait``), with a wait of
   exactly 100 ms and one a fraction of a millisecond shorter (the router waits
@@ -270,14 +271,14 @@ def _median_us(seconds: Sequence[float]) -> float:
 
 def measure_hop(url: str, *, calls: int) -> str:
     """The sync router's first-chunk thread hop, on real 24-token streams, in us."""
-    from langchain_cerebras_router import RoutedChatModel, route_execution
+    from langchain_cerebras_router import RoutedChatModel, stream_execution
 
     chat = chat_cerebras(url)
     router = RoutedChatModel(
         routes={"cerebras": chat_cerebras(url), "groq": chat_groq(url)},
         priority="ultimate_speed",
     )
-    shipped = route_execution._race
+    shipped = stream_execution.race_to_first_event
 
     def inline_race(*args: Any, **kwargs: Any) -> Any:
         return shipped(*args, **{**kwargs, "inline_when_bounded": True})
@@ -287,11 +288,11 @@ def measure_hop(url: str, *, calls: int) -> str:
             pass
 
     def drain_inline() -> None:
-        route_execution._race = inline_race
+        stream_execution.race_to_first_event = inline_race
         try:
             drain(router)
         finally:
-            route_execution._race = shipped
+            stream_execution.race_to_first_event = shipped
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
 

@@ -1,9 +1,13 @@
 """Executing a :class:`~langchain_cerebras_router.failover.CallPlan`: sync and async.
 
+(The streaming half, after the commit point, is in
+:mod:`~langchain_cerebras_router.stream_execution`.)
+
 Every call path has two phases:
 
-1. **Race to the first event** (:func:`_race` / :func:`_arace`): attempts run one after
-   another (failover) or, with hedging, two at once; each is bounded by the attempt
+1. **Race to the first event** (:func:`race_to_first_event`,
+   :func:`arace_to_first_event`): attempts run one after another (failover) or, with
+   hedging, two at once; each is bounded by the attempt
    timeout (for streams: until the first content or tool-call chunk, the *commit
    point*). The first attempt to produce its event wins; the others are cancelled
    (async) or abandoned (sync: a member stuck in a blocking call is not waited for).
@@ -20,25 +24,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import contextlib
-import queue
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, BaseMessage
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.messages import BaseMessage
+from langchain_core.outputs import ChatResult
 
 from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import (
     CallPlan,
-    PartialStreamError,
     Route,
-    is_committing_chunk,
 )
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.metrics import CallSample, SpeedMonitor
@@ -47,12 +46,17 @@ from langchain_cerebras_router.metrics import CallSample, SpeedMonitor
 TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
 
 __all__ = [
+    "TIMEOUT_AWARE_PROVIDERS",
+    "AttemptCancelledError",
+    "AttemptTicket",
     "AttemptTimeoutError",
     "CallContext",
+    "arace_to_first_event",
     "arun_invoke",
-    "arun_stream",
+    "async_timeout",
+    "attempt_executor",
+    "race_to_first_event",
     "run_invoke",
-    "run_stream",
 ]
 
 #: Event-loop and thread wake-ups come up to ~1 ms late; a hedge is started when its
@@ -66,7 +70,7 @@ _executor_lock = threading.Lock()
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
 
 
-def _attempt_executor() -> concurrent.futures.ThreadPoolExecutor:
+def attempt_executor() -> concurrent.futures.ThreadPoolExecutor:
     """Threads that run sync attempts, so that a stuck attempt can be abandoned."""
     global _executor
     if _executor is None:
@@ -106,7 +110,7 @@ class CallContext:
     model_override: bool = False
     tracer: AttemptTracer | None = None
 
-    def trace_start(self, ticket: _Ticket) -> None:
+    def trace_start(self, ticket: AttemptTicket) -> None:
         """Open the attempt's child run (only when the call is traced)."""
         if self.tracer is not None:
             ticket.trace = self.tracer.start(ticket.route, hedge=ticket.hedge)
@@ -159,7 +163,7 @@ class CallContext:
 
 
 @dataclass
-class _Ticket:
+class AttemptTicket:
     """One attempt in flight."""
 
     route: Route
@@ -170,17 +174,7 @@ class _Ticket:
     trace: Any = None
 
 
-@dataclass
-class _OpenStream(Generic[T]):
-    """A stream that reached its commit point (or ended before reaching one)."""
-
-    chunks: T
-    buffered: list[ChatGenerationChunk] = field(default_factory=list)
-    ttft: float | None = None
-    ended: bool = False
-
-
-def _fail(ctx: CallContext, ticket: _Ticket, exc: BaseException) -> None:
+def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) -> None:
     """Record a failed attempt; re-raise when the failure must not be failed over."""
     AttemptTracer.failed(ticket.trace, exc)
     failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
@@ -191,24 +185,24 @@ def _fail(ctx: CallContext, ticket: _Ticket, exc: BaseException) -> None:
         raise exc
 
 
-def _timeout_error(ticket: _Ticket, what: str) -> AttemptTimeoutError:
+def _timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutError:
     waited = (ticket.timeout_at or ticket.started) - ticket.started
     return AttemptTimeoutError(
         f"route {ticket.route.name!r} gave no {what} within {waited:.3g} s; abandoned"
     )
 
 
-def _new_ticket(ctx: CallContext, route: Route, *, hedge: bool) -> _Ticket:
+def _new_ticket(ctx: CallContext, route: Route, *, hedge: bool) -> AttemptTicket:
     """Start the clock (and the trace) of an attempt on ``route``."""
     timeout = ctx.plan.timeout_for_attempt()
     now = ctx.plan.clock()
-    ticket = _Ticket(route, now, hedge, None if timeout is None else now + timeout)
+    ticket = AttemptTicket(route, now, hedge, None if timeout is None else now + timeout)
     ctx.trace_start(ticket)
     return ticket
 
 
 def _next_wakeup(
-    ctx: CallContext, tickets: Collection[_Ticket]
+    ctx: CallContext, tickets: Collection[AttemptTicket]
 ) -> tuple[float | None, float | None]:
     """Seconds to wait for in-flight attempts, and when a hedge is due (if one may start).
 
@@ -227,7 +221,7 @@ def _next_wakeup(
     return max(0.0, min(deadlines) - ctx.plan.clock()), hedge_at
 
 
-def _timed_out(inflight: Mapping[K, _Ticket], now: float) -> list[K]:
+def _timed_out(inflight: Mapping[K, AttemptTicket], now: float) -> list[K]:
     """The in-flight attempts whose timeout has passed."""
     return [key for key, t in inflight.items() if t.timeout_at is not None and now >= t.timeout_at]
 
@@ -245,14 +239,14 @@ def _hedge_due(ctx: CallContext, hedge_at: float | None, in_flight: int) -> bool
 # ======================================================================================
 
 
-def _race(
+def race_to_first_event(
     ctx: CallContext,
-    start: Callable[[Route, _Ticket], T],
+    start: Callable[[Route, AttemptTicket], T],
     *,
     what: str,
     close: Callable[[T], None] | None = None,
     inline_when_bounded: bool = False,
-) -> tuple[_Ticket, T]:
+) -> tuple[AttemptTicket, T]:
     """Run attempts until one produces its first event; see the module docstring.
 
     With ``inline_when_bounded`` (invoke), an attempt on a member whose own HTTP client
@@ -261,8 +255,8 @@ def _race(
     every byte, so it cannot bound the time to the first *content* chunk.
     """
     plan = ctx.plan
-    pool = _attempt_executor()
-    inflight: dict[concurrent.futures.Future[T], _Ticket] = {}
+    pool = attempt_executor()
+    inflight: dict[concurrent.futures.Future[T], AttemptTicket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
         ticket = _new_ticket(ctx, route, hedge=hedge)
@@ -294,7 +288,7 @@ def _race(
                 try:
                     return ticket, start(step, ticket)
                 except Exception as exc:
-                    _fail(ctx, ticket, exc)
+                    fail_attempt(ctx, ticket, exc)
                     continue
             launch(step, hedge=False)
         wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
@@ -308,7 +302,7 @@ def _race(
                 abandon_all("another route answered first")
                 return ticket, future.result()
             try:
-                _fail(ctx, ticket, error)
+                fail_attempt(ctx, ticket, error)
             except BaseException:
                 abandon_all("the call failed")
                 raise
@@ -316,14 +310,14 @@ def _race(
             ticket = inflight.pop(future)
             ticket.cancelled = True
             future.cancel()
-            _fail(ctx, ticket, _timeout_error(ticket, what))
+            fail_attempt(ctx, ticket, _timeout_error(ticket, what))
         if _hedge_due(ctx, hedge_at, len(inflight)):
             hedge = plan.next_route_now()
             if hedge is not None:
                 launch(hedge, hedge=True)
 
 
-def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> ChatResult:
+def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) -> ChatResult:
     message = result.generations[0].message if result.generations else None
     metadata = message.response_metadata if message is not None else {}
     attempt = ctx.plan.succeeded(
@@ -351,265 +345,11 @@ def _finish_invoke(ctx: CallContext, ticket: _Ticket, result: ChatResult) -> Cha
 def run_invoke(ctx: CallContext) -> ChatResult:
     """A routed sync call (``_generate``)."""
 
-    def start(route: Route, ticket: _Ticket) -> ChatResult:
+    def start(route: Route, ticket: AttemptTicket) -> ChatResult:
         return route.model._generate(ctx.messages, ctx.stop, None, **ctx.member_kwargs(route))
 
-    ticket, result = _race(ctx, start, what="answer", inline_when_bounded=True)
+    ticket, result = race_to_first_event(ctx, start, what="answer", inline_when_bounded=True)
     return _finish_invoke(ctx, ticket, result)
-
-
-def _single_chunk(result: ChatResult) -> ChatGenerationChunk:
-    message = result.generations[0].message
-    chunk = AIMessageChunk(
-        content=message.content,
-        additional_kwargs=message.additional_kwargs,
-        response_metadata=message.response_metadata,
-        usage_metadata=getattr(message, "usage_metadata", None),
-        tool_call_chunks=[
-            {
-                "name": tc["name"],
-                "args": _json(tc["args"]),
-                "id": tc["id"],
-                "index": i,
-                "type": "tool_call_chunk",
-            }
-            for i, tc in enumerate(getattr(message, "tool_calls", []) or [])
-        ],
-        id=message.id,
-    )
-    return ChatGenerationChunk(message=chunk)
-
-
-def _json(value: Any) -> str:
-    import json
-
-    return json.dumps(value)
-
-
-def _member_chunks(ctx: CallContext, route: Route) -> Iterator[ChatGenerationChunk]:
-    model: BaseChatModel = route.model
-    kwargs = ctx.member_kwargs(route)
-    if route.has_stream:
-        yield from model._stream(ctx.messages, ctx.stop, None, **kwargs)
-    else:
-        yield _single_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs))
-
-
-def _stream_summary(chunks: list[ChatGenerationChunk]) -> tuple[int, bool]:
-    characters = sum(len(c.text) for c in chunks)
-    tools = any(getattr(c.message, "tool_call_chunks", None) for c in chunks)
-    return characters, tools
-
-
-class _StreamTally:
-    """A stream after its commit point: what was yielded, and the routing explanation.
-
-    The explanation (and the attempt's success) goes on the member's final chunk, the
-    one with ``finish_reason``, so a routed stream has no extra chunk; a member whose
-    stream has no such chunk gets one empty closing chunk instead.
-    """
-
-    __slots__ = ("characters", "chunks", "ctx", "done", "final", "ticket", "tool_calls", "ttft")
-
-    def __init__(self, ctx: CallContext, ticket: _Ticket, ttft: float | None) -> None:
-        self.ctx = ctx
-        self.ticket = ticket
-        self.ttft = ttft
-        self.chunks = 0
-        self.characters = 0
-        self.tool_calls = False
-        self.done = False
-        self.final: AIMessageChunk | None = None
-
-    def add(self, chunk: ChatGenerationChunk) -> None:
-        """Count a chunk about to be yielded; annotate it if it is the final one."""
-        self.chunks += 1
-        self.characters += len(chunk.text)
-        message = chunk.message
-        metadata = message.response_metadata
-        if getattr(message, "tool_call_chunks", None):
-            self.tool_calls = True
-        if self.ctx.model_override and "model_name" in metadata and self.ticket.route.model_id:
-            metadata["model_name"] = self.ticket.route.model_id
-        if metadata.get("finish_reason") and not self.done:
-            self.final = cast(AIMessageChunk, message)
-            metadata["routing"] = self._succeed()
-
-    def closing_chunk(self) -> ChatGenerationChunk | None:
-        """The explanation as an empty chunk, if no final chunk carried it."""
-        if self.done:
-            return None
-        return ChatGenerationChunk(
-            message=AIMessageChunk(content="", response_metadata={"routing": self._succeed()})
-        )
-
-    def _succeed(self) -> dict[str, Any]:
-        ctx, ticket = self.ctx, self.ticket
-        self.done = True
-        metadata = self.final.response_metadata if self.final is not None else {}
-        attempt = ctx.plan.succeeded(
-            ticket.route,
-            started=ticket.started,
-            ttft=self.ttft,
-            metadata=metadata,
-            hedge=ticket.hedge,
-            headers=ctx.headers_of(ticket.route),
-        )
-        ctx.record(
-            ticket.route,
-            started=ticket.started,
-            ttft=self.ttft,
-            message=self.final,
-            error=None,
-            streamed=True,
-            chunks=self.chunks,
-        )
-        final = self.final if self.final is not None else AIMessageChunk(content="")
-        AttemptTracer.succeeded(
-            ticket.trace, ChatResult(generations=[ChatGeneration(message=final)])
-        )
-        return ctx.plan.explanation(attempt, ctx.priority)
-
-    def partial_error(self, exc: BaseException) -> PartialStreamError:
-        """The error for a failure after the commit point (health updated once)."""
-        ctx, ticket = self.ctx, self.ticket
-        if self.done:  # the answer was complete; a late transport error is not the route's
-            failure = classify_failure(exc)
-        else:
-            failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
-            AttemptTracer.failed(ticket.trace, exc)
-            ctx.record(
-                ticket.route,
-                started=ticket.started,
-                ttft=None,
-                message=None,
-                error=exc,
-                streamed=True,
-            )
-        return PartialStreamError(
-            route=ticket.route.name,
-            chunks_yielded=self.chunks,
-            characters_yielded=self.characters,
-            tool_calls_yielded=self.tool_calls,
-            failure=failure,
-        )
-
-
-def _caller_left(ctx: CallContext, ticket: _Ticket) -> None:
-    """Record a stream the caller stopped reading before its end (neither success nor fault)."""
-    why = "the caller stopped reading"
-    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why)
-    AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
-
-
-def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
-    """A routed sync stream (``_stream``)."""
-    stall = ctx.stall_timeout
-
-    def start(route: Route, ticket: _Ticket) -> _OpenStream[Iterator[ChatGenerationChunk]]:
-        chunks = _member_chunks(ctx, route)
-        opened: _OpenStream[Iterator[ChatGenerationChunk]] = _OpenStream(chunks)
-        for chunk in chunks:
-            opened.buffered.append(chunk)
-            if is_committing_chunk(chunk.message):
-                opened.ttft = time.monotonic() - ticket.started
-                break
-        else:
-            opened.ended = True
-        if ticket.cancelled:
-            _close(opened)
-        return opened
-
-    ticket, opened = _race(ctx, start, what="first chunk", close=_close)
-    tally = _StreamTally(ctx, ticket, opened.ttft)
-    try:
-        for chunk in opened.buffered:
-            tally.add(chunk)
-            yield chunk
-        if not opened.ended:
-            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, route=ticket.route):
-                tally.add(chunk)
-                yield chunk
-    except GeneratorExit:
-        _close(opened)
-        if not tally.done:
-            _caller_left(ctx, ticket)
-        raise
-    except Exception as exc:
-        _close(opened)
-        raise tally.partial_error(exc) from exc
-    closing = tally.closing_chunk()
-    if closing is not None:
-        yield closing
-
-
-def _member_bounds_stalls(ctx: CallContext, route: Route) -> bool:
-    """Whether the member's own read timeout already equals the stall timeout.
-
-    Cerebras, Groq and OpenAI members get ``max(first-chunk timeout, stall_timeout)`` as
-    their HTTP read timeout (``RoutedChatModel._member_timeout``); when that is the stall
-    timeout, the router needs no timer of its own per chunk.
-    """
-    if route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
-        return False
-    first = ctx.plan.attempt_timeout
-    return first is None or first <= ctx.stall_timeout
-
-
-def _with_stall_timeout(
-    ctx: CallContext, chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
-) -> Iterator[ChatGenerationChunk]:
-    """Pass the chunks after the commit point through, each within ``stall`` seconds.
-
-    Cerebras, Groq and OpenAI members get a per-request read timeout of ``stall`` from
-    the router (``RoutedChatModel._member_timeout``), so their chunks are passed through
-    directly, with no thread hop per chunk. Any other member is read by a worker thread
-    and abandoned if it goes silent for longer than ``stall``.
-    """
-    if stall is None or _member_bounds_stalls(ctx, route):
-        yield from chunks
-        return
-    handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    break
-                handoff.put(("chunk", chunk))
-            handoff.put(("end", None))
-        except BaseException as exc:  # handed to the consumer, raised there
-            handoff.put(("error", exc))
-        finally:
-            if stop.is_set():
-                with contextlib.suppress(Exception):
-                    getattr(chunks, "close", lambda: None)()
-
-    _attempt_executor().submit(pump)
-    try:
-        while True:
-            try:
-                kind, item = handoff.get(timeout=stall)
-            except queue.Empty:
-                msg = f"route {route.name!r} stalled: no chunk for {stall} s"
-                raise AttemptTimeoutError(msg) from None
-            if kind == "chunk":
-                yield item
-            elif kind == "end":
-                return
-            else:
-                raise item
-    finally:
-        stop.set()
-
-
-def _close(opened: _OpenStream[Any]) -> None:
-    close = getattr(opened.chunks, "close", None)
-    if close is not None:
-        # Closing a broken stream must not hide the real error.
-        with contextlib.suppress(Exception):
-            close()
 
 
 # ======================================================================================
@@ -617,7 +357,7 @@ def _close(opened: _OpenStream[Any]) -> None:
 # ======================================================================================
 
 if sys.version_info >= (3, 11):
-    _timeout = asyncio.timeout
+    async_timeout = asyncio.timeout
 else:  # pragma: no cover - Python 3.10
 
     class _TimeoutCompat:
@@ -645,19 +385,19 @@ else:  # pragma: no cover - Python 3.10
             if self._fired and exc_type is asyncio.CancelledError:
                 raise TimeoutError
 
-    _timeout = _TimeoutCompat
+    async_timeout = _TimeoutCompat
 
 
-async def _arace(
+async def arace_to_first_event(
     ctx: CallContext,
-    start: Callable[[Route, _Ticket], Awaitable[T]],
+    start: Callable[[Route, AttemptTicket], Awaitable[T]],
     *,
     what: str,
     close: Callable[[T], Awaitable[None]] | None = None,
-) -> tuple[_Ticket, T]:
-    """The async race (tasks, cancellation); same rules as :func:`_race`."""
+) -> tuple[AttemptTicket, T]:
+    """The async race (tasks, cancellation); same rules as :func:`race_to_first_event`."""
     plan = ctx.plan
-    inflight: dict[asyncio.Task[T], _Ticket] = {}
+    inflight: dict[asyncio.Task[T], AttemptTicket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
         ticket = _new_ticket(ctx, route, hedge=hedge)
@@ -691,16 +431,16 @@ async def _arace(
                         None if ticket.timeout_at is None else ticket.timeout_at - ticket.started
                     )
                     try:
-                        async with _timeout(timeout):
+                        async with async_timeout(timeout):
                             return ticket, await start(step, ticket)
                     except TimeoutError as exc:
-                        _fail(
+                        fail_attempt(
                             ctx,
                             ticket,
                             _timeout_error(ticket, what).with_traceback(exc.__traceback__),
                         )
                     except Exception as exc:
-                        _fail(ctx, ticket, exc)
+                        fail_attempt(ctx, ticket, exc)
                     continue
                 launch(step, hedge=False)
             wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
@@ -714,7 +454,7 @@ async def _arace(
                     await abandon_all("another route answered first")
                     return ticket, task.result()
                 try:
-                    _fail(ctx, ticket, error)
+                    fail_attempt(ctx, ticket, error)
                 except BaseException:
                     await abandon_all("the call failed")
                     raise
@@ -722,7 +462,7 @@ async def _arace(
                 ticket = inflight.pop(task)
                 ticket.cancelled = True
                 task.cancel()
-                _fail(ctx, ticket, _timeout_error(ticket, what))
+                fail_attempt(ctx, ticket, _timeout_error(ticket, what))
             if _hedge_due(ctx, hedge_at, len(inflight)):
                 hedge = await plan.anext_route_now()
                 if hedge is not None:
@@ -737,104 +477,12 @@ async def _arace(
 async def arun_invoke(ctx: CallContext) -> ChatResult:
     """A routed async call (``_agenerate``)."""
 
-    async def start(route: Route, ticket: _Ticket) -> ChatResult:
+    async def start(route: Route, ticket: AttemptTicket) -> ChatResult:
         return await route.model._agenerate(
             ctx.messages, ctx.stop, None, **ctx.member_kwargs(route)
         )
 
-    ticket, result = await _arace(ctx, start, what="answer")
+    ticket, result = await arace_to_first_event(ctx, start, what="answer")
     finished = _finish_invoke(ctx, ticket, result)
     await ctx.plan.aflush()
     return finished
-
-
-def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
-    """The member's own async chunk iterator (no wrapping layer on the per-chunk path)."""
-    model: BaseChatModel = route.model
-    kwargs = ctx.member_kwargs(route)
-    if route.has_astream or route.has_stream:
-        return model._astream(ctx.messages, ctx.stop, None, **kwargs)
-    return _agenerate_as_chunks(model, ctx, kwargs)
-
-
-async def _agenerate_as_chunks(
-    model: BaseChatModel, ctx: CallContext, kwargs: dict[str, Any]
-) -> AsyncIterator[ChatGenerationChunk]:
-    yield _single_chunk(await model._agenerate(ctx.messages, ctx.stop, None, **kwargs))
-
-
-async def _aclose(opened: _OpenStream[Any]) -> None:
-    aclose = getattr(opened.chunks, "aclose", None)
-    if aclose is not None:
-        # Closing a broken stream must not hide the real error.
-        with contextlib.suppress(Exception):
-            await aclose()
-
-
-async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
-    """A routed async stream (``_astream``), with a stall timeout between chunks."""
-    stall = ctx.stall_timeout
-
-    async def start(
-        route: Route, ticket: _Ticket
-    ) -> _OpenStream[AsyncIterator[ChatGenerationChunk]]:
-        chunks = _amember_chunks(ctx, route)
-        opened: _OpenStream[AsyncIterator[ChatGenerationChunk]] = _OpenStream(chunks)
-        try:
-            async for chunk in chunks:
-                opened.buffered.append(chunk)
-                if is_committing_chunk(chunk.message):
-                    opened.ttft = time.monotonic() - ticket.started
-                    break
-            else:
-                opened.ended = True
-        except BaseException:
-            await _aclose(opened)
-            raise
-        return opened
-
-    ticket, opened = await _arace(ctx, start, what="first chunk", close=_aclose)
-    tally = _StreamTally(ctx, ticket, opened.ttft)
-    iterator = opened.chunks.__aiter__()
-    try:
-        for chunk in opened.buffered:
-            tally.add(chunk)
-            yield chunk
-        if opened.ended:
-            pass
-        elif stall is None or _member_bounds_stalls(ctx, ticket.route):
-            # The member's HTTP read timeout is the stall timeout: no timer per chunk.
-            async for chunk in iterator:
-                tally.add(chunk)
-                yield chunk
-        else:
-            while True:
-                try:
-                    async with _timeout(stall):
-                        chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError as exc:
-                    raise AttemptTimeoutError(
-                        f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
-                    ) from exc
-                tally.add(chunk)
-                yield chunk
-    except GeneratorExit:
-        await _aclose(opened)
-        if not tally.done:
-            _caller_left(ctx, ticket)
-        await ctx.plan.aflush()
-        raise
-    except asyncio.CancelledError:
-        await _aclose(opened)
-        raise
-    except Exception as exc:
-        await _aclose(opened)
-        error = tally.partial_error(exc)
-        await ctx.plan.aflush()
-        raise error from exc
-    closing = tally.closing_chunk()
-    await ctx.plan.aflush()
-    if closing is not None:
-        yield closing

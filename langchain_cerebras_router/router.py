@@ -39,9 +39,7 @@ from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
     CallContext,
     arun_invoke,
-    arun_stream,
     run_invoke,
-    run_stream,
 )
 from langchain_cerebras_router.route_factory import (
     SEED_GROQ_FALLBACK_MODEL,
@@ -55,6 +53,7 @@ from langchain_cerebras_router.route_factory import (
     provider_of,
     with_sdk_retries,
 )
+from langchain_cerebras_router.stream_execution import arun_stream, run_stream
 from langchain_cerebras_router.structured_output import tool_call_parser, with_parser
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 

@@ -1,0 +1,396 @@
+"""The streaming half of routed calls: from the commit point to the end of a stream.
+
+:mod:`~langchain_cerebras_router.route_execution` races attempts to their first event;
+for a stream that event is an :class:`OpenedStream`: the member's chunk iterator, read
+up to and including its first content, reasoning or tool-call chunk (the *commit
+point*). From there the winner's chunks are passed through, each within
+``stall_timeout``; a failure raises
+:class:`~langchain_cerebras_router.failover.PartialStreamError`, never a second
+provider's answer spliced onto the first. The routing explanation rides on the
+member's final chunk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar, cast
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from langchain_cerebras_router.attempt_tracing import AttemptTracer
+from langchain_cerebras_router.failover import PartialStreamError, Route, is_committing_chunk
+from langchain_cerebras_router.failures import classify_failure
+from langchain_cerebras_router.route_execution import (
+    TIMEOUT_AWARE_PROVIDERS,
+    AttemptCancelledError,
+    AttemptTicket,
+    AttemptTimeoutError,
+    CallContext,
+    arace_to_first_event,
+    async_timeout,
+    attempt_executor,
+    race_to_first_event,
+)
+
+__all__ = ["OpenedStream", "arun_stream", "result_as_chunk", "run_stream"]
+
+T = TypeVar("T")
+
+
+@dataclass
+class OpenedStream(Generic[T]):
+    """A stream that reached its commit point (or ended before reaching one)."""
+
+    chunks: T
+    buffered: list[ChatGenerationChunk] = field(default_factory=list)
+    ttft: float | None = None
+    ended: bool = False
+
+
+def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
+    """A whole answer as one chunk (members that cannot stream)."""
+    message = result.generations[0].message
+    chunk = AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        tool_call_chunks=[
+            {
+                "name": tc["name"],
+                "args": _json(tc["args"]),
+                "id": tc["id"],
+                "index": i,
+                "type": "tool_call_chunk",
+            }
+            for i, tc in enumerate(getattr(message, "tool_calls", []) or [])
+        ],
+        id=message.id,
+    )
+    return ChatGenerationChunk(message=chunk)
+
+
+def _json(value: Any) -> str:
+
+    return json.dumps(value)
+
+
+def _member_chunks(ctx: CallContext, route: Route) -> Iterator[ChatGenerationChunk]:
+    model: BaseChatModel = route.model
+    kwargs = ctx.member_kwargs(route)
+    if route.has_stream:
+        yield from model._stream(ctx.messages, ctx.stop, None, **kwargs)
+    else:
+        yield result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs))
+
+
+class _StreamTally:
+    """A stream after its commit point: what was yielded, and the routing explanation.
+
+    The explanation (and the attempt's success) goes on the member's final chunk, the
+    one with ``finish_reason``, so a routed stream has no extra chunk; a member whose
+    stream has no such chunk gets one empty closing chunk instead.
+    """
+
+    __slots__ = ("characters", "chunks", "ctx", "done", "final", "ticket", "tool_calls", "ttft")
+
+    def __init__(self, ctx: CallContext, ticket: AttemptTicket, ttft: float | None) -> None:
+        self.ctx = ctx
+        self.ticket = ticket
+        self.ttft = ttft
+        self.chunks = 0
+        self.characters = 0
+        self.tool_calls = False
+        self.done = False
+        self.final: AIMessageChunk | None = None
+
+    def add(self, chunk: ChatGenerationChunk) -> None:
+        """Count a chunk about to be yielded; annotate it if it is the final one."""
+        self.chunks += 1
+        self.characters += len(chunk.text)
+        message = chunk.message
+        metadata = message.response_metadata
+        if getattr(message, "tool_call_chunks", None):
+            self.tool_calls = True
+        if self.ctx.model_override and "model_name" in metadata and self.ticket.route.model_id:
+            metadata["model_name"] = self.ticket.route.model_id
+        if metadata.get("finish_reason") and not self.done:
+            self.final = cast(AIMessageChunk, message)
+            metadata["routing"] = self._succeed()
+
+    def closing_chunk(self) -> ChatGenerationChunk | None:
+        """The explanation as an empty chunk, if no final chunk carried it."""
+        if self.done:
+            return None
+        return ChatGenerationChunk(
+            message=AIMessageChunk(content="", response_metadata={"routing": self._succeed()})
+        )
+
+    def _succeed(self) -> dict[str, Any]:
+        ctx, ticket = self.ctx, self.ticket
+        self.done = True
+        metadata = self.final.response_metadata if self.final is not None else {}
+        attempt = ctx.plan.succeeded(
+            ticket.route,
+            started=ticket.started,
+            ttft=self.ttft,
+            metadata=metadata,
+            hedge=ticket.hedge,
+            headers=ctx.headers_of(ticket.route),
+        )
+        ctx.record(
+            ticket.route,
+            started=ticket.started,
+            ttft=self.ttft,
+            message=self.final,
+            error=None,
+            streamed=True,
+            chunks=self.chunks,
+        )
+        final = self.final if self.final is not None else AIMessageChunk(content="")
+        AttemptTracer.succeeded(
+            ticket.trace, ChatResult(generations=[ChatGeneration(message=final)])
+        )
+        return ctx.plan.explanation(attempt, ctx.priority)
+
+    def partial_error(self, exc: BaseException) -> PartialStreamError:
+        """The error for a failure after the commit point (health updated once)."""
+        ctx, ticket = self.ctx, self.ticket
+        if self.done:  # the answer was complete; a late transport error is not the route's
+            failure = classify_failure(exc)
+        else:
+            failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
+            AttemptTracer.failed(ticket.trace, exc)
+            ctx.record(
+                ticket.route,
+                started=ticket.started,
+                ttft=None,
+                message=None,
+                error=exc,
+                streamed=True,
+            )
+        return PartialStreamError(
+            route=ticket.route.name,
+            chunks_yielded=self.chunks,
+            characters_yielded=self.characters,
+            tool_calls_yielded=self.tool_calls,
+            failure=failure,
+        )
+
+
+def _caller_left(ctx: CallContext, ticket: AttemptTicket) -> None:
+    """Record a stream the caller stopped reading before its end (neither success nor fault)."""
+    why = "the caller stopped reading"
+    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why)
+    AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
+
+
+def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
+    """A routed sync stream (``_stream``)."""
+    stall = ctx.stall_timeout
+
+    def start(route: Route, ticket: AttemptTicket) -> OpenedStream[Iterator[ChatGenerationChunk]]:
+        chunks = _member_chunks(ctx, route)
+        opened: OpenedStream[Iterator[ChatGenerationChunk]] = OpenedStream(chunks)
+        for chunk in chunks:
+            opened.buffered.append(chunk)
+            if is_committing_chunk(chunk.message):
+                opened.ttft = time.monotonic() - ticket.started
+                break
+        else:
+            opened.ended = True
+        if ticket.cancelled:
+            _close(opened)
+        return opened
+
+    ticket, opened = race_to_first_event(ctx, start, what="first chunk", close=_close)
+    tally = _StreamTally(ctx, ticket, opened.ttft)
+    try:
+        for chunk in opened.buffered:
+            tally.add(chunk)
+            yield chunk
+        if not opened.ended:
+            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, route=ticket.route):
+                tally.add(chunk)
+                yield chunk
+    except GeneratorExit:
+        _close(opened)
+        if not tally.done:
+            _caller_left(ctx, ticket)
+        raise
+    except Exception as exc:
+        _close(opened)
+        raise tally.partial_error(exc) from exc
+    closing = tally.closing_chunk()
+    if closing is not None:
+        yield closing
+
+
+def _member_bounds_stalls(ctx: CallContext, route: Route) -> bool:
+    """Whether the member's own read timeout already equals the stall timeout.
+
+    Cerebras, Groq and OpenAI members get ``max(first-chunk timeout, stall_timeout)`` as
+    their HTTP read timeout (``RoutedChatModel._member_timeout``); when that is the stall
+    timeout, the router needs no timer of its own per chunk.
+    """
+    if route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
+        return False
+    first = ctx.plan.attempt_timeout
+    return first is None or first <= ctx.stall_timeout
+
+
+def _with_stall_timeout(
+    ctx: CallContext, chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
+) -> Iterator[ChatGenerationChunk]:
+    """Pass the chunks after the commit point through, each within ``stall`` seconds.
+
+    Cerebras, Groq and OpenAI members get a per-request read timeout of ``stall`` from
+    the router (``RoutedChatModel._member_timeout``), so their chunks are passed through
+    directly, with no thread hop per chunk. Any other member is read by a worker thread
+    and abandoned if it goes silent for longer than ``stall``.
+    """
+    if stall is None or _member_bounds_stalls(ctx, route):
+        yield from chunks
+        return
+    handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def pump() -> None:
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                handoff.put(("chunk", chunk))
+            handoff.put(("end", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            handoff.put(("error", exc))
+        finally:
+            if stop.is_set():
+                with contextlib.suppress(Exception):
+                    getattr(chunks, "close", lambda: None)()
+
+    attempt_executor().submit(pump)
+    try:
+        while True:
+            try:
+                kind, item = handoff.get(timeout=stall)
+            except queue.Empty:
+                msg = f"route {route.name!r} stalled: no chunk for {stall} s"
+                raise AttemptTimeoutError(msg) from None
+            if kind == "chunk":
+                yield item
+            elif kind == "end":
+                return
+            else:
+                raise item
+    finally:
+        stop.set()
+
+
+def _close(opened: OpenedStream[Any]) -> None:
+    close = getattr(opened.chunks, "close", None)
+    if close is not None:
+        # Closing a broken stream must not hide the real error.
+        with contextlib.suppress(Exception):
+            close()
+
+
+def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
+    """The member's own async chunk iterator (no wrapping layer on the per-chunk path)."""
+    model: BaseChatModel = route.model
+    kwargs = ctx.member_kwargs(route)
+    if route.has_astream or route.has_stream:
+        return model._astream(ctx.messages, ctx.stop, None, **kwargs)
+    return _agenerate_as_chunks(model, ctx, kwargs)
+
+
+async def _agenerate_as_chunks(
+    model: BaseChatModel, ctx: CallContext, kwargs: dict[str, Any]
+) -> AsyncIterator[ChatGenerationChunk]:
+    yield result_as_chunk(await model._agenerate(ctx.messages, ctx.stop, None, **kwargs))
+
+
+async def _aclose(opened: OpenedStream[Any]) -> None:
+    aclose = getattr(opened.chunks, "aclose", None)
+    if aclose is not None:
+        # Closing a broken stream must not hide the real error.
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
+    """A routed async stream (``_astream``), with a stall timeout between chunks."""
+    stall = ctx.stall_timeout
+
+    async def start(
+        route: Route, ticket: AttemptTicket
+    ) -> OpenedStream[AsyncIterator[ChatGenerationChunk]]:
+        chunks = _amember_chunks(ctx, route)
+        opened: OpenedStream[AsyncIterator[ChatGenerationChunk]] = OpenedStream(chunks)
+        try:
+            async for chunk in chunks:
+                opened.buffered.append(chunk)
+                if is_committing_chunk(chunk.message):
+                    opened.ttft = time.monotonic() - ticket.started
+                    break
+            else:
+                opened.ended = True
+        except BaseException:
+            await _aclose(opened)
+            raise
+        return opened
+
+    ticket, opened = await arace_to_first_event(ctx, start, what="first chunk", close=_aclose)
+    tally = _StreamTally(ctx, ticket, opened.ttft)
+    iterator = opened.chunks.__aiter__()
+    try:
+        for chunk in opened.buffered:
+            tally.add(chunk)
+            yield chunk
+        if opened.ended:
+            pass
+        elif stall is None or _member_bounds_stalls(ctx, ticket.route):
+            # The member's HTTP read timeout is the stall timeout: no timer per chunk.
+            async for chunk in iterator:
+                tally.add(chunk)
+                yield chunk
+        else:
+            while True:
+                try:
+                    async with async_timeout(stall):
+                        chunk = await iterator.__anext__()
+                except StopAsyncIteration:
+                    break
+                except TimeoutError as exc:
+                    raise AttemptTimeoutError(
+                        f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
+                    ) from exc
+                tally.add(chunk)
+                yield chunk
+    except GeneratorExit:
+        await _aclose(opened)
+        if not tally.done:
+            _caller_left(ctx, ticket)
+        await ctx.plan.aflush()
+        raise
+    except asyncio.CancelledError:
+        await _aclose(opened)
+        raise
+    except Exception as exc:
+        await _aclose(opened)
+        error = tally.partial_error(exc)
+        await ctx.plan.aflush()
+        raise error from exc
+    closing = tally.closing_chunk()
+    await ctx.plan.aflush()
+    if closing is not None:
+        yield closing
