@@ -107,15 +107,12 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
     reused = _with_sdk_client_options(model, max_retries)
     if reused is not None:
         return reused
+    # Every field but the clients, including secrets and settings read from the environment.
     values = {
         name: getattr(model, name)
         for name in type(model).model_fields
-        if name not in _CLIENT_FIELDS and name in model.model_fields_set | {"max_retries"}
+        if name not in _CLIENT_FIELDS
     }
-    # Secrets and client settings that came from the environment must survive too.
-    for name in type(model).model_fields:
-        if name not in _CLIENT_FIELDS and name not in values:
-            values[name] = getattr(model, name)
     values["max_retries"] = max_retries
     try:
         return type(model).model_validate(values)

@@ -421,8 +421,9 @@ class RoutedChatModel(BaseChatModel):
         call_kwargs = {**self.model_kwargs, **kwargs}
         # Normalised once: by invoke/stream for a per-call priority, at construction otherwise.
         priority = call_kwargs.pop("priority", None) or self.priority
-        request = call_kwargs.pop(_TOOLS_KEY, None) or call_kwargs.pop(_STRUCTURED_KEY, None)
-        call_kwargs.pop(_STRUCTURED_KEY, None)
+        tools_request = call_kwargs.pop(_TOOLS_KEY, None)
+        structured_request = call_kwargs.pop(_STRUCTURED_KEY, None)
+        request = tools_request or structured_request
         call_kwargs.pop("stream", None)
         if self.temperature is not None:
             call_kwargs.setdefault("temperature", self.temperature)

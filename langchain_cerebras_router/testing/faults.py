@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 FaultKind = Literal[
     "rate_limit",
@@ -27,20 +27,7 @@ FaultKind = Literal[
     "unauthorized",
 ]
 
-FAULT_KINDS: Final[tuple[str, ...]] = (
-    "rate_limit",
-    "status",
-    "capacity_exceeded",
-    "reset",
-    "reset_after",
-    "stall",
-    "slow_first_token",
-    "malformed_json",
-    "malformed_sse",
-    "stream_error",
-    "invalid_tool_arguments",
-    "unauthorized",
-)
+FAULT_KINDS: Final[tuple[str, ...]] = get_args(FaultKind)
 
 #: Faults answered with an HTTP error (or a dropped connection) before any response byte.
 PRE_RESPONSE_KINDS: Final[frozenset[str]] = frozenset(
