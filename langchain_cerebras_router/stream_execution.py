@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import queue
 import threading
 import time
@@ -59,38 +58,26 @@ class OpenedStream(Generic[T]):
 def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
     """A whole answer as one chunk (members that cannot stream)."""
     message = result.generations[0].message
+    # AIMessageChunk derives tool_call_chunks from tool_calls / invalid_tool_calls itself.
     chunk = AIMessageChunk(
         content=message.content,
         additional_kwargs=message.additional_kwargs,
         response_metadata=message.response_metadata,
         usage_metadata=getattr(message, "usage_metadata", None),
-        tool_call_chunks=[
-            {
-                "name": tc["name"],
-                "args": _json(tc["args"]),
-                "id": tc["id"],
-                "index": i,
-                "type": "tool_call_chunk",
-            }
-            for i, tc in enumerate(getattr(message, "tool_calls", []) or [])
-        ],
+        tool_calls=getattr(message, "tool_calls", []),
+        invalid_tool_calls=getattr(message, "invalid_tool_calls", []),
         id=message.id,
     )
     return ChatGenerationChunk(message=chunk)
 
 
-def _json(value: Any) -> str:
-
-    return json.dumps(value)
-
-
 def _member_chunks(ctx: CallContext, route: Route) -> Iterator[ChatGenerationChunk]:
+    """The member's own chunk iterator (no wrapping layer on the per-chunk path)."""
     model: BaseChatModel = route.model
     kwargs = ctx.member_kwargs(route)
     if route.has_stream:
-        yield from model._stream(ctx.messages, ctx.stop, None, **kwargs)
-    else:
-        yield result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs))
+        return model._stream(ctx.messages, ctx.stop, None, **kwargs)
+    return iter((result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs)),))
 
 
 class _StreamTally:

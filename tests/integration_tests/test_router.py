@@ -666,3 +666,46 @@ def test_routing_explanation_rides_on_the_final_chunk(emulator: Emulator) -> Non
     assert len(routed) == len(direct), "the router adds no chunk of its own"
     [final] = [c for c in routed if c.response_metadata.get("finish_reason")]
     assert final.response_metadata["routing"]["route"] == "cerebras"
+
+
+class GenerateOnlyModel(BaseChatModel):
+    """A member that cannot stream: it answers with one tool call and one broken one."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "generate-only"
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        message = AIMessage(
+            content="",
+            tool_calls=[{"name": "get_weather", "args": {"city": "Oslo"}, "id": "call_1"}],
+            invalid_tool_calls=[
+                {"name": "get_weather", "args": '{"city": ', "id": "call_2", "error": "bad"}
+            ],
+            response_metadata={"finish_reason": "tool_calls"},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_streaming_through_a_member_that_cannot_stream(emulator: Emulator, mode: str) -> None:
+    model = RoutedChatModel(routes={"only": GenerateOnlyModel()})
+    if mode == "stream":
+        chunks = list(model.stream("hi"))
+    else:
+
+        async def collect() -> list[Any]:
+            return [chunk async for chunk in model.astream("hi")]
+
+        chunks = asyncio.run(collect())
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    assert ("get_weather", {"city": "Oslo"}) in [(c["name"], c["args"]) for c in full.tool_calls]
+    # No call is lost, the broken one included (LangChain's chunk aggregation may repair
+    # its arguments as partial JSON, as for every provider).
+    ids = {c["id"] for c in full.tool_calls} | {c["id"] for c in full.invalid_tool_calls}
+    assert ids == {"call_1", "call_2"}
+    assert full.response_metadata["routing"]["route"] == "only"
