@@ -18,11 +18,10 @@ per profiled run) ``--tokens``.
 Measurements (no profiler, side by side, medians of ``--calls`` rounds):
 
 * ``hop``: what the sync router's first-chunk thread hop costs. ``RoutedChatModel.stream``
-  of 24 tokens as shipped, against the same router with its first-chunk race run in the
-  calling thread (``stream_execution.race_to_first_event`` patched with
-  ``inline_when_bounded=True`` for the duration: a what-if measurement, not a supported
-  mode), and ``ChatCerebras.stream`` alone; plus an empty ``submit`` and
-  ``concurrent.futures.wait`` round trip.
+  of 24 tokens with the defaults (first chunk read in the calling thread), against a
+  router with ``first_token_timeout`` shorter than ``stall_timeout`` (first chunk read
+  in a worker thread, for an exact bound), and ``ChatCerebras.stream`` alone; plus an
+  empty ``submit`` and ``concurrent.futures.wait`` round trip.
 * ``timers``: how late a 100 ms hedge timer fires on this machine, for the sync race
   (``concurrent.futures.wait``) and the async one (``asyncio.wait``), with a wait of
   exactly 100 ms and one a fraction of a millisecond shorter (the router waits
@@ -271,28 +270,24 @@ def _median_us(seconds: Sequence[float]) -> float:
 
 def measure_hop(url: str, *, calls: int) -> str:
     """The sync router's first-chunk thread hop, on real 24-token streams, in us."""
-    from langchain_cerebras_router import RoutedChatModel, stream_execution
+    from langchain_cerebras_router import RoutedChatModel
 
     chat = chat_cerebras(url)
-    router = RoutedChatModel(
-        routes={"cerebras": chat_cerebras(url), "groq": chat_groq(url)},
-        priority="ultimate_speed",
-    )
-    shipped = stream_execution.race_to_first_event
 
-    def inline_race(*args: Any, **kwargs: Any) -> Any:
-        return shipped(*args, **{**kwargs, "inline_when_bounded": True})
+    def router(**kwargs: Any) -> Any:
+        return RoutedChatModel(
+            routes={"cerebras": chat_cerebras(url), "groq": chat_groq(url)},
+            priority="ultimate_speed",
+            **kwargs,
+        )
+
+    inline = router()
+    # A first-token bound shorter than the stall timeout is enforced by a worker thread.
+    hopping = router(first_token_timeout=59.0, stall_timeout=60.0)
 
     def drain(model: Any) -> None:
         for _chunk in model.stream("hi", max_tokens=SHORT_TOKENS):
             pass
-
-    def drain_inline() -> None:
-        stream_execution.race_to_first_event = inline_race
-        try:
-            drain(router)
-        finally:
-            stream_execution.race_to_first_event = shipped
 
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=64)
 
@@ -309,8 +304,8 @@ def measure_hop(url: str, *, calls: int) -> str:
         streams = interleave(
             {
                 "ChatCerebras": lambda: drain(chat),
-                "router": lambda: drain(router),
-                "router, first chunk inline": drain_inline,
+                "router (first chunk inline)": lambda: drain(inline),
+                "router, first_token_timeout (hop)": lambda: drain(hopping),
             },
             iterations=calls,
             warmup=20,
@@ -325,10 +320,12 @@ def measure_hop(url: str, *, calls: int) -> str:
     for name, seconds in streams.items():
         median = _median_us(seconds)
         lines.append(
-            f"{name + ':':<30} {median:8.1f} us  (+{median - alone:.1f} us, "
+            f"{name + ':':<36} {median:8.1f} us  (+{median - alone:.1f} us, "
             f"{median / alone:.3f}x ChatCerebras)"
         )
-    hop = _median_us(streams["router"]) - _median_us(streams["router, first chunk inline"])
+    hop = _median_us(streams["router, first_token_timeout (hop)"]) - _median_us(
+        streams["router (first chunk inline)"]
+    )
     trip = _median_us(trips["empty"]) - _median_us(trips["nothing"])
     lines += [
         f"the hop: {hop:.1f} us per stream",

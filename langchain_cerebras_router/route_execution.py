@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
 import sys
 import threading
 import time
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import httpx
 from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatResult
 
@@ -55,6 +57,8 @@ __all__ = [
     "arun_invoke",
     "async_timeout",
     "attempt_executor",
+    "attempt_timeout_error",
+    "member_http_timeout",
     "race_to_first_event",
     "run_invoke",
 ]
@@ -94,21 +98,69 @@ class AttemptCancelledError(Exception):
     failure_kind = "cancelled"
 
 
+@functools.lru_cache(maxsize=256)
+def member_http_timeout(read: float) -> httpx.Timeout:
+    """The per-request SDK timeout for a member: ``read`` seconds of silence, connect <= 5 s.
+
+    Cached: calls without a deadline share one object per distinct value.
+    """
+    return httpx.Timeout(read, connect=min(5.0, read))
+
+
 @dataclass
 class CallContext:
-    """One routed call: its plan, its input, and how to call each member."""
+    """One routed call: its plan, its input, and how to call each member.
+
+    ``member_kwargs(route, timeout)`` gives the kwargs for one attempt on ``route``;
+    ``timeout`` is the per-request SDK timeout for members in
+    :data:`TIMEOUT_AWARE_PROVIDERS` (see :meth:`member_read_timeout`).
+    """
 
     plan: CallPlan
     messages: list[BaseMessage]
     stop: list[str] | None
     priority: str
-    member_kwargs: Callable[[Route], dict[str, Any]]
+    member_kwargs: Callable[[Route, httpx.Timeout | None], dict[str, Any]]
     hedge_after: float | str | None = None
     stall_timeout: float | None = None
     monitor: SpeedMonitor | None = None
     observed_headers: Callable[[Route], Mapping[str, str] | None] | None = None
     model_override: bool = False
     tracer: AttemptTracer | None = None
+    streaming: bool = False
+
+    def member_read_timeout(self, attempt_timeout: float | None) -> float | None:
+        """The HTTP read timeout given to a timeout-aware member for one attempt.
+
+        Invoke: the attempt timeout (already shortened to what the deadline leaves).
+        Streams: the longer of that and ``stall_timeout``, because one read timeout
+        covers the whole response and must not cut a stream after its commit point.
+        """
+        if not self.streaming:
+            return attempt_timeout
+        limits = [t for t in (attempt_timeout, self.stall_timeout) if t]
+        return max(limits) if limits else None
+
+    def kwargs_for_attempt(self, ticket: AttemptTicket) -> dict[str, Any]:
+        """The member kwargs of ``ticket``'s attempt, with its per-request timeout."""
+        read = self.member_read_timeout(ticket.timeout)
+        return self.member_kwargs(ticket.route, None if read is None else member_http_timeout(read))
+
+    def member_bounds_attempt(self, route: Route, attempt_timeout: float | None) -> bool:
+        """Whether nothing but the member itself needs to bound this attempt.
+
+        True when the attempt has no timeout, or when the member's own HTTP read
+        timeout is the attempt timeout.
+
+        Then the attempt runs in the calling thread: a member silent for the attempt
+        timeout fails by itself, with no watching thread. Streams also check the clock
+        at every chunk before their commit point (see ``stream_execution``).
+        """
+        if attempt_timeout is None:
+            return True
+        if route.provider not in TIMEOUT_AWARE_PROVIDERS:
+            return False
+        return self.member_read_timeout(attempt_timeout) == attempt_timeout
 
     def trace_start(self, ticket: AttemptTicket) -> None:
         """Open the attempt's child run (only when the call is traced)."""
@@ -173,6 +225,11 @@ class AttemptTicket:
     cancelled: bool = False
     trace: Any = None
 
+    @property
+    def timeout(self) -> float | None:
+        """Seconds this attempt may take (``None``: unbounded)."""
+        return None if self.timeout_at is None else self.timeout_at - self.started
+
 
 def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) -> None:
     """Record a failed attempt; re-raise when the failure must not be failed over."""
@@ -185,7 +242,8 @@ def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) ->
         raise exc
 
 
-def _timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutError:
+def attempt_timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutError:
+    """The error of an attempt that gave no ``what`` (answer, first chunk) in time."""
     waited = (ticket.timeout_at or ticket.started) - ticket.started
     return AttemptTimeoutError(
         f"route {ticket.route.name!r} gave no {what} within {waited:.3g} s; abandoned"
@@ -245,14 +303,13 @@ def race_to_first_event(
     *,
     what: str,
     close: Callable[[T], None] | None = None,
-    inline_when_bounded: bool = False,
 ) -> tuple[AttemptTicket, T]:
     """Run attempts until one produces its first event; see the module docstring.
 
-    With ``inline_when_bounded`` (invoke), an attempt on a member whose own HTTP client
-    is given the attempt timeout runs in the calling thread (no thread hop). Streams
-    always run their first event in a worker: a member's read timeout restarts with
-    every byte, so it cannot bound the time to the first *content* chunk.
+    An attempt runs in the calling thread (no thread hop) when nothing needs watching
+    while it runs: no hedge is planned and the attempt has no timeout, or the member's
+    own HTTP read timeout is the attempt timeout (:meth:`CallContext.member_bounds_attempt`).
+    Otherwise it runs in a worker thread that the calling thread abandons at the timeout.
     """
     plan = ctx.plan
     pool = attempt_executor()
@@ -280,10 +337,7 @@ def race_to_first_event(
                 time.sleep(step)
                 continue
             timeout = plan.timeout_for_attempt()
-            bounded_by_member = inline_when_bounded and step.provider in TIMEOUT_AWARE_PROVIDERS
-            if (timeout is None or bounded_by_member) and ctx.hedge_delay(step) is None:
-                # Inline, no thread hop: no timeout, or the member's own HTTP client is
-                # given the attempt timeout (RoutedChatModel._member_timeout).
+            if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
                 ticket = _new_ticket(ctx, step, hedge=False)
                 try:
                     return ticket, start(step, ticket)
@@ -310,7 +364,7 @@ def race_to_first_event(
             ticket = inflight.pop(future)
             ticket.cancelled = True
             future.cancel()
-            fail_attempt(ctx, ticket, _timeout_error(ticket, what))
+            fail_attempt(ctx, ticket, attempt_timeout_error(ticket, what))
         if _hedge_due(ctx, hedge_at, len(inflight)):
             hedge = plan.next_route_now()
             if hedge is not None:
@@ -346,9 +400,9 @@ def run_invoke(ctx: CallContext) -> ChatResult:
     """A routed sync call (``_generate``)."""
 
     def start(route: Route, ticket: AttemptTicket) -> ChatResult:
-        return route.model._generate(ctx.messages, ctx.stop, None, **ctx.member_kwargs(route))
+        return route.model._generate(ctx.messages, ctx.stop, None, **ctx.kwargs_for_attempt(ticket))
 
-    ticket, result = race_to_first_event(ctx, start, what="answer", inline_when_bounded=True)
+    ticket, result = race_to_first_event(ctx, start, what="answer")
     return _finish_invoke(ctx, ticket, result)
 
 
@@ -437,7 +491,7 @@ async def arace_to_first_event(
                         fail_attempt(
                             ctx,
                             ticket,
-                            _timeout_error(ticket, what).with_traceback(exc.__traceback__),
+                            attempt_timeout_error(ticket, what).with_traceback(exc.__traceback__),
                         )
                     except Exception as exc:
                         fail_attempt(ctx, ticket, exc)
@@ -462,7 +516,7 @@ async def arace_to_first_event(
                 ticket = inflight.pop(task)
                 ticket.cancelled = True
                 task.cancel()
-                fail_attempt(ctx, ticket, _timeout_error(ticket, what))
+                fail_attempt(ctx, ticket, attempt_timeout_error(ticket, what))
             if _hedge_due(ctx, hedge_at, len(inflight)):
                 hedge = await plan.anext_route_now()
                 if hedge is not None:
@@ -479,7 +533,7 @@ async def arun_invoke(ctx: CallContext) -> ChatResult:
 
     async def start(route: Route, ticket: AttemptTicket) -> ChatResult:
         return await route.model._agenerate(
-            ctx.messages, ctx.stop, None, **ctx.member_kwargs(route)
+            ctx.messages, ctx.stop, None, **ctx.kwargs_for_attempt(ticket)
         )
 
     ticket, result = await arace_to_first_event(ctx, start, what="answer")

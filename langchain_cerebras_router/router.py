@@ -125,7 +125,15 @@ class RoutedChatModel(BaseChatModel):
     policy: RoutingPolicy = Field(default_factory=PriorityPolicy, exclude=True)
     """Orders the routes for a priority."""
     timeout: float | None = Field(default=60.0, alias="request_timeout")
-    """Seconds one attempt may take (for streams: until its first chunk)."""
+    """Seconds one attempt may take (for streams: until its first content chunk).
+
+    Cerebras, Groq and OpenAI members get it as their HTTP read timeout and run in the
+    calling thread. A sync stream does too when its first-chunk bound is at least
+    ``stall_timeout`` (the defaults: both 60 s): the read timeout cuts a silent server
+    and the clock is checked at every chunk before the first content (a server that
+    sends its headers late, then nothing, is cut that long after its last byte). A
+    shorter bound is enforced exactly from the attempt's start by a worker thread
+    (about 0.2 ms more per sync stream)."""
     first_token_timeout: float | None = None
     """Stream-only override of ``timeout`` for the time to the first content chunk."""
     stall_timeout: float | None = 60.0
@@ -452,13 +460,12 @@ class RoutedChatModel(BaseChatModel):
         hedge_after = self.hedge_after
         if has_tools and not self.hedge_with_tools:
             hedge_after = None
-        member_timeout = self._member_timeout(attempt_timeout, stream=stream)
         return CallContext(
             plan=plan,
             messages=messages,
             stop=stop,
             priority=priority,
-            member_kwargs=lambda route: self._kwargs_for(
+            member_kwargs=lambda route, member_timeout: self._kwargs_for(
                 route, call_kwargs, request, member_timeout, model_override=model_override
             ),
             hedge_after=hedge_after,
@@ -467,6 +474,7 @@ class RoutedChatModel(BaseChatModel):
             observed_headers=lambda route: self._last_headers.get(route.name),
             model_override=model_override,
             tracer=AttemptTracer.for_run(run_manager, messages),
+            streaming=stream,
         )
 
     def _routes_for_model(
@@ -500,21 +508,6 @@ class RoutedChatModel(BaseChatModel):
             msg = f"No route of this RoutedChatModel serves model {requested!r}."
             raise ValueError(msg)
         return kept, call_kwargs
-
-    def _member_timeout(
-        self, attempt_timeout: float | None, *, stream: bool
-    ) -> httpx.Timeout | None:
-        """The per-request SDK timeout given to Cerebras, Groq and OpenAI members.
-
-        The router abandons a slow attempt itself; this makes the member's own HTTP
-        request end too, and bounds stalls after a stream's commit point (the read
-        timeout is the longest silence allowed between two chunks).
-        """
-        limits = [t for t in (attempt_timeout, self.stall_timeout if stream else None) if t]
-        if not limits:
-            return None
-        read = max(limits)
-        return httpx.Timeout(read, connect=min(5.0, read))
 
     def _kwargs_for(
         self,

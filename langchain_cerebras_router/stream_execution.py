@@ -37,6 +37,7 @@ from langchain_cerebras_router.route_execution import (
     arace_to_first_event,
     async_timeout,
     attempt_executor,
+    attempt_timeout_error,
     race_to_first_event,
 )
 
@@ -71,10 +72,11 @@ def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=chunk)
 
 
-def _member_chunks(ctx: CallContext, route: Route) -> Iterator[ChatGenerationChunk]:
+def _member_chunks(ctx: CallContext, ticket: AttemptTicket) -> Iterator[ChatGenerationChunk]:
     """The member's own chunk iterator (no wrapping layer on the per-chunk path)."""
+    route = ticket.route
     model: BaseChatModel = route.model
-    kwargs = ctx.member_kwargs(route)
+    kwargs = ctx.kwargs_for_attempt(ticket)
     if route.has_stream:
         return model._stream(ctx.messages, ctx.stop, None, **kwargs)
     return iter((result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs)),))
@@ -186,15 +188,20 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     stall = ctx.stall_timeout
 
     def start(route: Route, ticket: AttemptTicket) -> OpenedStream[Iterator[ChatGenerationChunk]]:
-        chunks = _member_chunks(ctx, route)
+        chunks = _member_chunks(ctx, ticket)
         opened: OpenedStream[Iterator[ChatGenerationChunk]] = OpenedStream(chunks)
-        for chunk in chunks:
-            opened.buffered.append(chunk)
-            if is_committing_chunk(chunk.message):
-                opened.ttft = time.monotonic() - ticket.started
-                break
-        else:
-            opened.ended = True
+        try:
+            for chunk in chunks:
+                opened.buffered.append(chunk)
+                if is_committing_chunk(chunk.message):
+                    opened.ttft = time.monotonic() - ticket.started
+                    break
+                _check_first_chunk_deadline(ctx, ticket)
+            else:
+                opened.ended = True
+        except BaseException:
+            _close(opened)
+            raise
         if ticket.cancelled:
             _close(opened)
         return opened
@@ -206,7 +213,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
             tally.add(chunk)
             yield chunk
         if not opened.ended:
-            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, route=ticket.route):
+            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, ticket=ticket):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:
@@ -222,21 +229,35 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         yield closing
 
 
-def _member_bounds_stalls(ctx: CallContext, route: Route) -> bool:
+def _check_first_chunk_deadline(ctx: CallContext, ticket: AttemptTicket) -> None:
+    """Fail an attempt whose stream is past its timeout without content yet.
+
+    A member read in the calling thread is bounded by its HTTP read timeout, which
+    restarts with every byte; this check, at every chunk before the commit point, stops
+    a member that keeps sending empty chunks from holding the call past its timeout.
+    """
+    if ticket.timeout_at is not None and ctx.plan.clock() >= ticket.timeout_at:
+        raise attempt_timeout_error(ticket, "first chunk")
+
+
+def _member_bounds_stalls(ctx: CallContext, ticket: AttemptTicket) -> bool:
     """Whether the member's own read timeout already equals the stall timeout.
 
-    Cerebras, Groq and OpenAI members get ``max(first-chunk timeout, stall_timeout)`` as
-    their HTTP read timeout (``RoutedChatModel._member_timeout``); when that is the stall
-    timeout, the router needs no timer of its own per chunk.
+    Cerebras, Groq and OpenAI members get ``max(attempt timeout, stall_timeout)`` as
+    their HTTP read timeout (:meth:`CallContext.member_read_timeout`); when that is the
+    stall timeout, the router needs no timer of its own per chunk.
     """
-    if route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
+    if ticket.route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
         return False
-    first = ctx.plan.attempt_timeout
-    return first is None or first <= ctx.stall_timeout
+    return ctx.member_read_timeout(ticket.timeout) == ctx.stall_timeout
 
 
 def _with_stall_timeout(
-    ctx: CallContext, chunks: Iterator[ChatGenerationChunk], stall: float | None, *, route: Route
+    ctx: CallContext,
+    chunks: Iterator[ChatGenerationChunk],
+    stall: float | None,
+    *,
+    ticket: AttemptTicket,
 ) -> Iterator[ChatGenerationChunk]:
     """Pass the chunks after the commit point through, each within ``stall`` seconds.
 
@@ -245,9 +266,10 @@ def _with_stall_timeout(
     directly, with no thread hop per chunk. Any other member is read by a worker thread
     and abandoned if it goes silent for longer than ``stall``.
     """
-    if stall is None or _member_bounds_stalls(ctx, route):
+    if stall is None or _member_bounds_stalls(ctx, ticket):
         yield from chunks
         return
+    route = ticket.route
     handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     stop = threading.Event()
 
@@ -291,10 +313,11 @@ def _close(opened: OpenedStream[Any]) -> None:
             close()
 
 
-def _amember_chunks(ctx: CallContext, route: Route) -> AsyncIterator[ChatGenerationChunk]:
+def _amember_chunks(ctx: CallContext, ticket: AttemptTicket) -> AsyncIterator[ChatGenerationChunk]:
     """The member's own async chunk iterator (no wrapping layer on the per-chunk path)."""
+    route = ticket.route
     model: BaseChatModel = route.model
-    kwargs = ctx.member_kwargs(route)
+    kwargs = ctx.kwargs_for_attempt(ticket)
     if route.has_astream or route.has_stream:
         return model._astream(ctx.messages, ctx.stop, None, **kwargs)
     return _agenerate_as_chunks(model, ctx, kwargs)
@@ -321,7 +344,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     async def start(
         route: Route, ticket: AttemptTicket
     ) -> OpenedStream[AsyncIterator[ChatGenerationChunk]]:
-        chunks = _amember_chunks(ctx, route)
+        chunks = _amember_chunks(ctx, ticket)
         opened: OpenedStream[AsyncIterator[ChatGenerationChunk]] = OpenedStream(chunks)
         try:
             async for chunk in chunks:
@@ -345,7 +368,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
             yield chunk
         if opened.ended:
             pass
-        elif stall is None or _member_bounds_stalls(ctx, ticket.route):
+        elif stall is None or _member_bounds_stalls(ctx, ticket):
             # The member's HTTP read timeout is the stall timeout: no timer per chunk.
             async for chunk in iterator:
                 tally.add(chunk)

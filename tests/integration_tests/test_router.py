@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -11,12 +12,13 @@ from typing import Any
 import pytest
 from cerebras.cloud.sdk import BadRequestError
 from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.language_models import LangSmithParams
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.tools import tool
 from langchain_groq import ChatGroq
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from langchain_cerebras_router import (
     AllRoutesFailedError,
@@ -240,8 +242,12 @@ def test_deadline_bounds_the_whole_call(emulator: Emulator) -> None:
     model = router(emulator, timeout=5.0, deadline=0.3, max_retries=0)
     emulator.inject(Fault.stall(0, 30), provider="cerebras")
     emulator.inject(Fault.stall(0, 30), provider="groq")
-    with pytest.raises(AllRoutesFailedError, match="deadline"):
+    with pytest.raises(AllRoutesFailedError, match="deadline") as caught:
         model.invoke("hi")
+    # The attempt was cut when the deadline came, not at the 5 s attempt timeout.
+    (attempt,) = caught.value.attempts
+    assert attempt.failure_kind == "timeout"
+    assert attempt.elapsed_ms is not None and attempt.elapsed_ms < 5000
 
 
 async def test_async_member_stuck_is_abandoned(emulator: Emulator) -> None:
@@ -483,6 +489,99 @@ def test_sync_stream_stall_after_commit_is_bounded_for_any_member(emulator: Emul
     assert received == ["part0 ", "part1 "]
     assert caught.value.failure.kind == "timeout"
     assert emulator.request_count("groq") == 0
+
+
+class TimeoutAwareMember(BaseChatModel):
+    """Reports itself as a Cerebras model, so the router gives it its HTTP read timeout.
+
+    Streams ``empty_chunks`` empty chunks ``gap`` seconds apart before its answer, and
+    records the thread and the ``timeout`` kwarg of every call.
+    """
+
+    empty_chunks: int = 0
+    gap: float = 0.0
+    threads: list[int] = Field(default_factory=list)
+    timeouts: list[Any] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "timeout-aware"
+
+    def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> LangSmithParams:
+        return LangSmithParams(ls_provider="cerebras", ls_model_type="chat")
+
+    def _record(self, kwargs: dict[str, Any]) -> None:
+        self.threads.append(threading.get_ident())
+        self.timeouts.append(kwargs.get("timeout"))
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        self._record(kwargs)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("answer"))])
+
+    def _stream(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> Iterator[ChatGenerationChunk]:
+        self._record(kwargs)
+        for _ in range(self.empty_chunks):
+            time.sleep(self.gap)
+            yield ChatGenerationChunk(message=AIMessageChunk(content=""))
+        yield ChatGenerationChunk(message=AIMessageChunk(content="answer"))
+        yield ChatGenerationChunk(
+            message=AIMessageChunk(content="", response_metadata={"finish_reason": "stop"})
+        )
+
+
+def test_sync_stream_reads_its_first_chunk_in_the_calling_thread(emulator: Emulator) -> None:
+    member = TimeoutAwareMember()
+    model = RoutedChatModel(routes={"fake": member, "groq": groq(emulator)}, policy=InOrder())
+    assert "".join(str(c.content) for c in model.stream("hi")) == "answer"
+    assert member.threads == [threading.get_ident()]
+    # The member's read timeout is the attempt timeout (default: 60 s, = stall_timeout).
+    assert member.timeouts[0].read == 60.0
+
+    # A first-token bound shorter than the stall timeout is watched from a worker thread.
+    exact = RoutedChatModel(
+        routes={"fake": member, "groq": groq(emulator)},
+        policy=InOrder(),
+        first_token_timeout=5.0,
+        stall_timeout=60.0,
+    )
+    assert "".join(str(c.content) for c in exact.stream("hi")) == "answer"
+    assert member.threads[-1] != threading.get_ident()
+    assert member.timeouts[-1].read == 60.0
+
+
+def test_sync_stream_of_empty_chunks_is_cut_at_its_timeout(emulator: Emulator) -> None:
+    member = TimeoutAwareMember(empty_chunks=100, gap=0.02)  # 2 s without content
+    model = RoutedChatModel(
+        routes={"fake": member, "groq": groq(emulator)},
+        policy=InOrder(),
+        timeout=0.2,
+        stall_timeout=0.2,  # the first chunk is read in the calling thread
+    )
+    message = None
+    for chunk in model.stream("hi"):
+        message = chunk if message is None else message + chunk
+    assert message is not None
+    assert answered_by(message) == "groq"
+    first = message.response_metadata["routing"]["attempts"][0]
+    assert (first["route"], first["failure_kind"]) == ("fake", "timeout")
+    assert member.threads == [threading.get_ident()]
+
+
+def test_member_timeout_is_shortened_by_the_deadline(emulator: Emulator) -> None:
+    member = TimeoutAwareMember()
+    model = RoutedChatModel(
+        routes={"fake": member, "groq": groq(emulator)},
+        policy=InOrder(),
+        timeout=30.0,
+        deadline=2.0,
+    )
+    model.invoke("hi")
+    assert 0 < member.timeouts[0].read <= 2.0
+    assert member.threads == [threading.get_ident()]
 
 
 async def test_async_stream_stall_after_commit_is_bounded(emulator: Emulator) -> None:
