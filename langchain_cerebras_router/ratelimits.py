@@ -93,24 +93,40 @@ def parse_duration(value: str) -> float | None:
     return seconds if 0.0 <= seconds < float("inf") else None
 
 
+#: Window suffixes after the unit (``requests``, ``requests-minute``, ...), in the order
+#: in which windows are compared (the first reported one wins ties).
 _WINDOWS = ("", "-minute", "-hour", "-day")
+_UNITS = ("requests", "tokens")
 
-#: Per unit, the (remaining, limit, reset) header names of each window; built once.
-_HEADER_NAMES: dict[str, tuple[tuple[str, str, str], ...]] = {
-    unit: tuple(
-        (
-            f"x-ratelimit-remaining-{unit}{window}",
-            f"x-ratelimit-limit-{unit}{window}",
-            f"x-ratelimit-reset-{unit}{window}",
-        )
-        for window in _WINDOWS
-    )
-    for unit in ("requests", "tokens")
+#: Every rate-limit header name -> (unit, window, slot); slot 0/1/2 = remaining/limit/reset.
+_HEADER_SLOTS: dict[str, tuple[str, int, int]] = {
+    f"x-ratelimit-{field_name}-{unit}{suffix}": (unit, window, slot)
+    for slot, field_name in enumerate(("remaining", "limit", "reset"))
+    for unit in _UNITS
+    for window, suffix in enumerate(_WINDOWS)
 }
 
+_RawWindows = dict[tuple[str, int], list[str | None]]
 
-def _header_int(headers: Mapping[str, str], name: str) -> int | None:
-    raw = headers.get(name)
+
+def _raw_windows(headers: Mapping[str, str]) -> _RawWindows:
+    """``(unit, window) -> [remaining, limit, reset]`` raw values, in one pass over the headers."""
+    windows: _RawWindows = {}
+    for key, value in headers.items():
+        spec = _HEADER_SLOTS.get(key)
+        if spec is None:
+            spec = _HEADER_SLOTS.get(str(key).lower())
+            if spec is None:
+                continue
+        unit, window, slot = spec
+        raw = windows.get((unit, window))
+        if raw is None:
+            raw = windows[unit, window] = [None, None, None]
+        raw[slot] = str(value)
+    return windows
+
+
+def _count(raw: str | None) -> int | None:
     if raw is None:
         return None
     try:
@@ -119,18 +135,17 @@ def _header_int(headers: Mapping[str, str], name: str) -> int | None:
         return None
 
 
-def _binding_window(
-    headers: Mapping[str, str], unit: str
-) -> tuple[int | None, int | None, float | None]:
+def _binding_window(windows: _RawWindows, unit: str) -> tuple[int | None, int | None, float | None]:
     """``(remaining, limit, reset)`` of the window with the fewest remaining units."""
     best: tuple[int | None, int | None, float | None] = (None, None, None)
-    for remaining_name, limit_name, reset_name in _HEADER_NAMES[unit]:
-        remaining = _header_int(headers, remaining_name)
-        limit = _header_int(headers, limit_name)
+    for window in range(len(_WINDOWS)):
+        raw = windows.get((unit, window))
+        if raw is None:
+            continue
+        remaining, limit = _count(raw[0]), _count(raw[1])
         if remaining is None and limit is None:
             continue
-        raw_reset = headers.get(reset_name)
-        reset = parse_duration(raw_reset) if raw_reset is not None else None
+        reset = parse_duration(raw[2]) if raw[2] is not None else None
         current = best[0]
         if best == (None, None, None) or (
             remaining is not None and (current is None or remaining < current)
@@ -162,9 +177,11 @@ def parse_rate_limit_headers(
             )
             assert snap is not None and snap.reset_tokens_s == 7.66
     """
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    req = _binding_window(lowered, "requests")
-    tok = _binding_window(lowered, "tokens")
+    windows = _raw_windows(headers)
+    if not windows:
+        return None
+    req = _binding_window(windows, "requests")
+    tok = _binding_window(windows, "tokens")
     if req == (None, None, None) and tok == (None, None, None):
         return None
     return RateLimitSnapshot(

@@ -124,7 +124,8 @@ class CallContext:
     hedge_after: float | str | None = None
     stall_timeout: float | None = None
     monitor: SpeedMonitor | None = None
-    observed_headers: Callable[[Route], Mapping[str, str] | None] | None = None
+    #: Route name -> last response headers seen at the HTTP layer (router-built members).
+    observed_headers: Callable[[str], Mapping[str, str] | None] | None = None
     model_override: bool = False
     tracer: AttemptTracer | None = None
     streaming: bool = False
@@ -169,7 +170,7 @@ class CallContext:
 
     def headers_of(self, route: Route) -> Mapping[str, str] | None:
         """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
-        return self.observed_headers(route) if self.observed_headers else None
+        return self.observed_headers(route.name) if self.observed_headers else None
 
     def hedge_delay(self, route: Route) -> float | None:
         """Seconds to wait for ``route``'s first event before starting a hedge."""
@@ -479,12 +480,13 @@ async def arace_to_first_event(
                     await asyncio.sleep(step)
                     continue
                 if ctx.hedge_delay(step) is None:
-                    # Inline, no task: asyncio's own timeout bounds the attempt.
+                    # Inline, no task: bounded by the member's own read timeout (as in the
+                    # sync race), else by an asyncio timeout.
                     ticket = _new_ticket(ctx, step, hedge=False)
-                    timeout = (
-                        None if ticket.timeout_at is None else ticket.timeout_at - ticket.started
-                    )
+                    timeout = ticket.timeout
                     try:
+                        if ctx.member_bounds_attempt(step, timeout):
+                            return ticket, await start(step, ticket)
                         async with async_timeout(timeout):
                             return ticket, await start(step, ticket)
                     except TimeoutError as exc:

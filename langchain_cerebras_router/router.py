@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -177,7 +177,9 @@ class RoutedChatModel(BaseChatModel):
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
-    _ls_params: dict[str, LangSmithParams] = PrivateAttr(default_factory=dict)
+    _ls_params: dict[tuple[str, tuple[str, ...] | None, str | None], LangSmithParams] = PrivateAttr(
+        default_factory=dict
+    )
     _last_headers: dict[str, httpx.Headers] = PrivateAttr(default_factory=dict)
     _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
@@ -299,23 +301,35 @@ class RoutedChatModel(BaseChatModel):
     def _llm_type(self) -> str:
         return "routed-chat"
 
+    def _private(self) -> dict[str, Any]:
+        """The private attributes, read without pydantic's ``__getattr__`` (per-call paths)."""
+        return cast(dict[str, Any], self.__pydantic_private__)
+
     @property
     def _identifying_params(self) -> dict[str, Any]:
+        routes = self._private()["_route_list"]
         return {
-            "routes": {r.name: f"{r.provider}/{r.model_id}" for r in self._route_list},
+            "routes": {r.name: f"{r.provider}/{r.model_id}" for r in routes},
             "priority": self.priority,
         }
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        """LangSmith params of the route the policy tries first for this call."""
-        if stop is None and not kwargs.keys() - {"priority"}:
-            key = kwargs.get("priority") or self.priority
-            cached = self._ls_params.get(key)
-            if cached is None:
-                cached = self._compute_ls_params(None, priority=key)
-                self._ls_params[key] = cached
-            return LangSmithParams(**cached)
-        return self._compute_ls_params(stop, **kwargs)
+        """LangSmith params of the route the policy tries first for this call.
+
+        They depend only on the priority, ``stop`` and a per-call ``model``, so they are
+        computed once per combination.
+        """
+        priority = kwargs.get("priority") or self.priority
+        model = kwargs.get("model")
+        key = (priority, tuple(stop) if stop else None, str(model) if model else None)
+        known = self._private()["_ls_params"]
+        cached = known.get(key)
+        if cached is None:
+            cached = self._compute_ls_params(stop, priority=priority, model=model)
+            if len(known) >= 256:  # per-call stop lists / models: keep it bounded
+                known.clear()
+            known[key] = cached
+        return LangSmithParams(**cached)
 
     def _compute_ls_params(self, stop: list[str] | None, **kwargs: Any) -> LangSmithParams:
         first = self._ordered_routes(kwargs.get("priority"))[0]
@@ -334,11 +348,12 @@ class RoutedChatModel(BaseChatModel):
         return params
 
     def _ordered_routes(self, priority: str | None) -> list[Route]:
-        order = self._orders.get(priority or self.priority)
+        orders = self._private()["_orders"]
+        order = orders.get(priority or self.priority)
         if order is not None:
             return order
         key = normalize_priority(priority or self.priority)
-        order = self._orders.get(key)
+        order = orders.get(key)
         if order is None:
             catalogue = ModelCatalogue.default()
             infos = [
@@ -352,7 +367,7 @@ class RoutedChatModel(BaseChatModel):
             ]
             by_name = {r.name: r for r in self._route_list}
             order = [by_name[name] for name in self.policy.order(infos, key)]
-            self._orders[key] = order
+            orders[key] = order
         return order
 
     # ------------------------------------------------------------------ per-call priority
@@ -471,7 +486,7 @@ class RoutedChatModel(BaseChatModel):
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
-            observed_headers=lambda route: self._last_headers.get(route.name),
+            observed_headers=self._private()["_last_headers"].get,
             model_override=model_override,
             tracer=AttemptTracer.for_run(run_manager, messages),
             streaming=stream,

@@ -352,6 +352,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
                 if is_committing_chunk(chunk.message):
                     opened.ttft = time.monotonic() - ticket.started
                     break
+                _check_first_chunk_deadline(ctx, ticket)
             else:
                 opened.ended = True
         except BaseException:

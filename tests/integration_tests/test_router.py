@@ -571,6 +571,23 @@ def test_sync_stream_of_empty_chunks_is_cut_at_its_timeout(emulator: Emulator) -
     assert member.threads == [threading.get_ident()]
 
 
+async def test_async_stream_of_empty_chunks_is_cut_at_its_timeout(emulator: Emulator) -> None:
+    member = TimeoutAwareMember(empty_chunks=100, gap=0.02)  # 2 s without content
+    model = RoutedChatModel(
+        routes={"fake": member, "groq": groq(emulator)},
+        policy=InOrder(),
+        timeout=0.2,
+        stall_timeout=0.2,  # bounded by the member's read timeout, no asyncio timer
+    )
+    message = None
+    async for chunk in model.astream("hi"):
+        message = chunk if message is None else message + chunk
+    assert message is not None
+    assert answered_by(message) == "groq"
+    first = message.response_metadata["routing"]["attempts"][0]
+    assert (first["route"], first["failure_kind"]) == ("fake", "timeout")
+
+
 def test_member_timeout_is_shortened_by_the_deadline(emulator: Emulator) -> None:
     member = TimeoutAwareMember()
     model = RoutedChatModel(
