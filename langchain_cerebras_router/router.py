@@ -322,7 +322,7 @@ class RoutedChatModel(BaseChatModel):
         priority = kwargs.get("priority") or self.priority
         model = kwargs.get("model")
         key = (priority, tuple(stop) if stop else None, str(model) if model else None)
-        known = self._private()["_ls_params"]
+        known: dict[Any, LangSmithParams] = self._private()["_ls_params"]
         cached = known.get(key)
         if cached is None:
             cached = self._compute_ls_params(stop, priority=priority, model=model)
@@ -348,7 +348,7 @@ class RoutedChatModel(BaseChatModel):
         return params
 
     def _ordered_routes(self, priority: str | None) -> list[Route]:
-        orders = self._private()["_orders"]
+        orders: dict[str, list[Route]] = self._private()["_orders"]
         order = orders.get(priority or self.priority)
         if order is not None:
             return order
