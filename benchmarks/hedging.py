@@ -195,9 +195,10 @@ def _breakdown(api: str, samples: _Samples, sizes: _Sizes) -> str:
         f"{percentile(samples.hedge_attempt_ms, 0.5):.2f} ms median, "
         f"{max(samples.hedge_attempt_ms):.2f} ms max (Groq called as a hedge, directly: "
         f"{percentile(direct, 0.5) * 1e3:.2f} ms median, {percentile(direct, 0.99) * 1e3:.2f} "
-        f"ms p99); the rest of the call beyond {delay_ms:g} ms (LangChain's run around the "
-        "call, as for any chat model, the router's set-up, the hedge timer's lateness and "
-        f"the hand-over) took {percentile(late, 0.5):.2f} ms median, {max(late):.2f} ms max."
+        f"ms p99); the rest of the call beyond {delay_ms:g} ms (the hedge delay counts from "
+        "the start of the call, so this is the hedge timer's lateness, the hand-over and "
+        f"LangChain's end of the run) took {percentile(late, 0.5):.2f} ms median, "
+        f"{max(late):.2f} ms max."
     )
 
 

@@ -129,6 +129,16 @@ class CallContext:
     model_override: bool = False
     tracer: AttemptTracer | None = None
     streaming: bool = False
+    #: When the caller's ``invoke``/``ainvoke`` began (monotonic), if known: the first
+    #: attempt's hedge delay counts from there, so that LangChain's own set-up of the
+    #: run is inside the delay rather than added to the hedged latency.
+    call_started: float | None = None
+
+    def hedge_origin(self, ticket: AttemptTicket) -> float:
+        """The instant ``ticket``'s hedge delay counts from."""
+        if self.call_started is not None and not self.plan.attempts:
+            return min(self.call_started, ticket.started)
+        return ticket.started
 
     def member_read_timeout(self, attempt_timeout: float | None) -> float | None:
         """The HTTP read timeout given to a timeout-aware member for one attempt.
@@ -273,7 +283,7 @@ def _next_wakeup(
         (only,) = tickets
         delay = ctx.hedge_delay(only.route)
         if delay is not None:
-            hedge_at = only.started + delay
+            hedge_at = ctx.hedge_origin(only) + delay
             deadlines.append(hedge_at - _TIMER_SLACK)
     if not deadlines:
         return None, hedge_at

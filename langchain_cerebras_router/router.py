@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any, Literal, cast
 
 import httpx
@@ -71,6 +73,12 @@ _CLIENT_KWARGS: dict[str, tuple[str, str]] = {
     "cerebras_api_base": ("cerebras", "base_url"),
     "openai_api_key": ("openai", "api_key"),
 }
+
+#: Set by ``invoke``/``ainvoke`` for the duration of the call, read (once) by the call's
+#: routing: when the caller's call began, so the hedge delay includes LangChain's set-up.
+_CALL_STARTED: ContextVar[float | None] = ContextVar(
+    "langchain_cerebras_router_call_started", default=None
+)
 
 _TOOLS_KEY = "routed_tools"
 _STRUCTURED_KEY = "routed_structured_output"
@@ -155,7 +163,9 @@ class RoutedChatModel(BaseChatModel):
     """Whether ``invoke`` streams under the hood."""
     hedge_after: float | Literal["p95"] | None = None
     """Start the next route when the first has no first token after this many seconds
-    (or its measured p95 time to first token). ``None``: no hedging."""
+    (or its measured p95 time to first token). ``None``: no hedging. For ``invoke`` and
+    ``ainvoke`` the delay counts from the start of the call (LangChain's set-up of the
+    run included); for streams, from the start of the first attempt."""
     hedge_with_tools: bool = False
     """Allow hedging calls that carry tools (off: a tool-bearing call is never duplicated)."""
     failover_on_bad_request: bool = False
@@ -391,7 +401,11 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Invoke; ``priority`` may come as a kwarg or ``config["configurable"]``."""
-        return super().invoke(input, config, stop=stop, **self._priority_from(config, kwargs))
+        token = _CALL_STARTED.set(time.monotonic())
+        try:
+            return super().invoke(input, config, stop=stop, **self._priority_from(config, kwargs))
+        finally:
+            _CALL_STARTED.reset(token)
 
     async def ainvoke(
         self,
@@ -402,9 +416,13 @@ class RoutedChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Async invoke; ``priority`` as in :meth:`invoke`."""
-        return await super().ainvoke(
-            input, config, stop=stop, **self._priority_from(config, kwargs)
-        )
+        token = _CALL_STARTED.set(time.monotonic())
+        try:
+            return await super().ainvoke(
+                input, config, stop=stop, **self._priority_from(config, kwargs)
+            )
+        finally:
+            _CALL_STARTED.reset(token)
 
     def stream(
         self,
@@ -441,6 +459,9 @@ class RoutedChatModel(BaseChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
+        call_started = _CALL_STARTED.get()
+        if call_started is not None:
+            _CALL_STARTED.set(None)  # read once: not by a router called as a member
         call_kwargs = {**self.model_kwargs, **kwargs}
         # Normalised once: by invoke/stream for a per-call priority, at construction otherwise.
         priority = call_kwargs.pop("priority", None) or self.priority
@@ -490,6 +511,7 @@ class RoutedChatModel(BaseChatModel):
             model_override=model_override,
             tracer=AttemptTracer.for_run(run_manager, messages),
             streaming=stream,
+            call_started=call_started,
         )
 
     def _routes_for_model(

@@ -1,0 +1,102 @@
+"""CallContext rules: per-attempt member timeouts, inline attempts, the hedge origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.messages import HumanMessage
+
+from langchain_cerebras_router import InMemoryHealthStore, RoutedChatModel
+from langchain_cerebras_router.failover import CallPlan, Route
+from langchain_cerebras_router.route_execution import (
+    AttemptTicket,
+    CallContext,
+    member_http_timeout,
+)
+from langchain_cerebras_router.router import _CALL_STARTED
+
+
+def route(provider: str = "cerebras") -> Route:
+    return Route(provider, None, provider, "m", has_stream=True, has_astream=True)  # type: ignore[arg-type]
+
+
+def context(*, streaming: bool, stall: float | None = 60.0, **plan: Any) -> CallContext:
+    plan.setdefault("attempt_timeout", 60.0)
+    plan.setdefault("deadline", None)
+    return CallContext(
+        plan=CallPlan(routes=[route(), route("groq")], health=InMemoryHealthStore(), **plan),
+        messages=[HumanMessage("hi")],
+        stop=None,
+        priority="ultimate_speed",
+        member_kwargs=lambda r, timeout: {"timeout": timeout},
+        stall_timeout=stall,
+        streaming=streaming,
+    )
+
+
+def ticket(started: float, timeout: float | None, provider: str = "cerebras") -> AttemptTicket:
+    return AttemptTicket(
+        route(provider), started, False, None if timeout is None else started + timeout
+    )
+
+
+def test_invoke_members_read_for_the_attempt_timeout() -> None:
+    ctx = context(streaming=False)
+    kwargs = ctx.kwargs_for_attempt(ticket(10.0, 0.3))
+    assert kwargs["timeout"].read == pytest.approx(0.3)
+    assert kwargs["timeout"].connect == pytest.approx(0.3)
+    assert ctx.member_bounds_attempt(route(), 0.3)
+
+
+def test_stream_members_read_for_the_longer_of_attempt_and_stall() -> None:
+    ctx = context(streaming=True, stall=60.0)
+    assert ctx.member_read_timeout(5.0) == 60.0
+    assert not ctx.member_bounds_attempt(route(), 5.0)  # watched by a worker thread
+    assert ctx.member_read_timeout(60.0) == 60.0
+    assert ctx.member_bounds_attempt(route(), 60.0)  # read inline
+    assert ctx.member_read_timeout(90.0) == 90.0
+    assert ctx.member_bounds_attempt(route(), 90.0)
+
+
+def test_members_without_a_read_timeout_are_bounded_only_without_a_timeout() -> None:
+    ctx = context(streaming=False)
+    assert not ctx.member_bounds_attempt(route("fakeprovider"), 1.0)
+    assert ctx.member_bounds_attempt(route("fakeprovider"), None)
+    assert ctx.kwargs_for_attempt(ticket(0.0, None))["timeout"] is None
+
+
+def test_member_http_timeouts_are_shared_per_value() -> None:
+    assert member_http_timeout(60.0) is member_http_timeout(60.0)
+    assert member_http_timeout(60.0) == httpx.Timeout(60.0, connect=5.0)
+
+
+def test_first_attempt_hedges_from_the_call_start_later_ones_from_their_own() -> None:
+    ctx = context(streaming=False)
+    first = ticket(100.2, 60.0)
+    assert ctx.hedge_origin(first) == 100.2  # the call's start is unknown
+    ctx.call_started = 100.0
+    assert ctx.hedge_origin(first) == 100.0
+    ctx.plan.failed(first.route, ConnectionError("refused"), started=first.started)
+    assert ctx.hedge_origin(ticket(100.5, 60.0, "groq")) == 100.5
+
+
+def test_invoke_start_is_read_once_by_the_routing(emulator: Any) -> None:
+    model = RoutedChatModel(routes={"groq": _groq(emulator)}, priority="speed")
+    token = _CALL_STARTED.set(42.0)
+    try:
+        ctx = model._context([HumanMessage("hi")], None, {}, stream=False)
+        assert ctx.call_started == 42.0
+        # A router called as another router's member does not see the outer call's start.
+        inner = model._context([HumanMessage("hi")], None, {}, stream=False)
+        assert inner.call_started is None
+    finally:
+        _CALL_STARTED.reset(token)
+    assert model._context([HumanMessage("hi")], None, {}, stream=False).call_started is None
+
+
+def _groq(emulator: Any) -> Any:
+    from langchain_groq import ChatGroq
+
+    return ChatGroq(model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url)
