@@ -55,6 +55,9 @@ class Route:
     has_astream: bool
 
 
+_OPTIONAL_ATTEMPT_FIELDS = ("reason", "failure_kind", "status_code", "elapsed_ms", "ttft_ms")
+
+
 @dataclass(slots=True)
 class Attempt:
     """What happened to one route during one call (for explanations and errors)."""
@@ -72,19 +75,17 @@ class Attempt:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dict without empty fields."""
-        values = {
-            "route": self.route,
-            "provider": self.provider,
-            "model": self.model,
-            "outcome": self.outcome,
-            "reason": self.reason,
-            "failure_kind": self.failure_kind,
-            "status_code": self.status_code,
-            "elapsed_ms": self.elapsed_ms,
-            "ttft_ms": self.ttft_ms,
-            "hedge": self.hedge,
-        }
-        return {k: v for k, v in values.items() if v is not None and v is not False}
+        values: dict[str, Any] = {"route": self.route, "provider": self.provider}
+        if self.model is not None:
+            values["model"] = self.model
+        values["outcome"] = self.outcome
+        for name in _OPTIONAL_ATTEMPT_FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                values[name] = value
+        if self.hedge:
+            values["hedge"] = True
+        return values
 
     def describe(self) -> str:
         """One line, e.g. ``cerebras (gpt-oss-120b): failed: rate_limited (HTTP 429)``."""

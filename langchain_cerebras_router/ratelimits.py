@@ -135,9 +135,12 @@ def _count(raw: str | None) -> int | None:
         return None
 
 
+_NO_WINDOW: tuple[None, None, None] = (None, None, None)
+
+
 def _binding_window(windows: _RawWindows, unit: str) -> tuple[int | None, int | None, float | None]:
     """``(remaining, limit, reset)`` of the window with the fewest remaining units."""
-    best: tuple[int | None, int | None, float | None] = (None, None, None)
+    best: tuple[int | None, int | None, float | None] | None = None
     for window in range(len(_WINDOWS)):
         raw = windows.get((unit, window))
         if raw is None:
@@ -145,13 +148,9 @@ def _binding_window(windows: _RawWindows, unit: str) -> tuple[int | None, int | 
         remaining, limit = _count(raw[0]), _count(raw[1])
         if remaining is None and limit is None:
             continue
-        reset = parse_duration(raw[2]) if raw[2] is not None else None
-        current = best[0]
-        if best == (None, None, None) or (
-            remaining is not None and (current is None or remaining < current)
-        ):
-            best = (remaining, limit, reset)
-    return best
+        if best is None or (remaining is not None and (best[0] is None or remaining < best[0])):
+            best = (remaining, limit, parse_duration(raw[2]) if raw[2] is not None else None)
+    return _NO_WINDOW if best is None else best
 
 
 def parse_rate_limit_headers(
@@ -182,7 +181,7 @@ def parse_rate_limit_headers(
         return None
     req = _binding_window(windows, "requests")
     tok = _binding_window(windows, "tokens")
-    if req == (None, None, None) and tok == (None, None, None):
+    if req is _NO_WINDOW and tok is _NO_WINDOW:
         return None
     return RateLimitSnapshot(
         remaining_requests=req[0],

@@ -107,9 +107,11 @@ class _StreamTally:
         self.chunks += 1
         self.characters += len(chunk.text)
         message = chunk.message
-        metadata = message.response_metadata
-        if getattr(message, "tool_call_chunks", None):
+        if not self.tool_calls and getattr(message, "tool_call_chunks", None):
             self.tool_calls = True
+        metadata = message.response_metadata
+        if "finish_reason" not in metadata and "model_name" not in metadata:
+            return  # a middle chunk: nothing to annotate
         if self.ctx.model_override and "model_name" in metadata and self.ticket.route.model_id:
             metadata["model_name"] = self.ticket.route.model_id
         if metadata.get("finish_reason") and not self.done:
@@ -212,8 +214,15 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         for chunk in opened.buffered:
             tally.add(chunk)
             yield chunk
-        if not opened.ended:
-            for chunk in _with_stall_timeout(ctx, opened.chunks, stall, ticket=ticket):
+        if opened.ended:
+            pass
+        elif stall is None or _member_bounds_stalls(ctx, ticket):
+            # The member's HTTP read timeout is the stall timeout: no watcher per chunk.
+            for chunk in opened.chunks:
+                tally.add(chunk)
+                yield chunk
+        else:
+            for chunk in _watched_for_stalls(opened.chunks, stall, route=ticket.route):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:
@@ -252,24 +261,16 @@ def _member_bounds_stalls(ctx: CallContext, ticket: AttemptTicket) -> bool:
     return ctx.member_read_timeout(ticket.timeout) == ctx.stall_timeout
 
 
-def _with_stall_timeout(
-    ctx: CallContext,
-    chunks: Iterator[ChatGenerationChunk],
-    stall: float | None,
-    *,
-    ticket: AttemptTicket,
+def _watched_for_stalls(
+    chunks: Iterator[ChatGenerationChunk], stall: float, *, route: Route
 ) -> Iterator[ChatGenerationChunk]:
     """Pass the chunks after the commit point through, each within ``stall`` seconds.
 
-    Cerebras, Groq and OpenAI members get a per-request read timeout of ``stall`` from
-    the router (``RoutedChatModel._member_timeout``), so their chunks are passed through
-    directly, with no thread hop per chunk. Any other member is read by a worker thread
-    and abandoned if it goes silent for longer than ``stall``.
+    For members whose own read timeout is not the stall timeout (any member outside
+    Cerebras, Groq and OpenAI, or a first-chunk bound longer than ``stall_timeout``):
+    a worker thread reads the member, and the caller gives up after ``stall`` seconds
+    without a chunk.
     """
-    if stall is None or _member_bounds_stalls(ctx, ticket):
-        yield from chunks
-        return
-    route = ticket.route
     handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     stop = threading.Event()
 
