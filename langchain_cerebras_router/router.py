@@ -187,6 +187,7 @@ class RoutedChatModel(BaseChatModel):
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
+    _route_names: dict[str, str] | None = PrivateAttr(default=None)
     _ls_params: dict[tuple[str, tuple[str, ...] | None, str | None], LangSmithParams] = PrivateAttr(
         default_factory=dict
     )
@@ -280,6 +281,7 @@ class RoutedChatModel(BaseChatModel):
         ]
         self._orders = {}
         self._ls_params = {}
+        self._route_names = None
         logger.info(
             "RoutedChatModel routes: %s (default priority %s)",
             ", ".join(f"{r.name}={r.provider}/{r.model_id}" for r in self._route_list),
@@ -317,11 +319,12 @@ class RoutedChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        routes = self._private()["_route_list"]
-        return {
-            "routes": {r.name: f"{r.provider}/{r.model_id}" for r in routes},
-            "priority": self.priority,
-        }
+        private = self._private()
+        routes = private.get("_route_names")
+        if routes is None:  # built once: the routes are fixed after validation
+            routes = {r.name: f"{r.provider}/{r.model_id}" for r in private["_route_list"]}
+            private["_route_names"] = routes
+        return {"routes": dict(routes), "priority": self.priority}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """LangSmith params of the route the policy tries first for this call.
