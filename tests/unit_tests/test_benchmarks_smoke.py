@@ -158,3 +158,12 @@ def test_runner_writes_json_markdown_and_png(tmp_path: Path) -> None:
 def test_runner_rejects_unknown_names(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="unknown benchmark"):
         main(["--only", "nope", "--out", str(tmp_path)])
+
+
+def test_router_bookkeeping_measures_every_api(capsys: pytest.CaptureFixture[str]) -> None:
+    from benchmarks import router_bookkeeping
+
+    assert router_bookkeeping.main(["--calls", "20"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["invoke", "stream", "ainvoke", "astream"]
+    assert all("added" in line for line in lines[1:])

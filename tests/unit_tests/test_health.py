@@ -582,3 +582,21 @@ async def test_async_variants(store: InMemoryHealthStore, clock: FakeClock) -> N
     assert await store.alatency_quantile(ROUTE, 0.5) == 0.6
     await store.areset(ROUTE)
     assert (await store.asnapshot(ROUTE)).successes == 0
+
+
+def test_parse_headers_ignores_unknown_windows_and_names() -> None:
+    assert (
+        parse_rate_limit_headers(
+            {
+                "x-ratelimit-remaining-requests-week": "1",
+                "x-ratelimit-remaining-widgets": "1",
+                "x-ratelimit-bogus-requests": "1",
+                "x-ratelimit-": "1",
+            }
+        )
+        is None
+    )
+    snap = parse_rate_limit_headers(
+        {"X-RateLimit-Remaining-Requests-Week": "0", "X-RateLimit-Remaining-Requests-Day": "7"}
+    )
+    assert snap is not None and snap.remaining_requests == 7

@@ -1,0 +1,182 @@
+"""The router's own per-call cost, without I/O: a fake Cerebras-like member, direct vs routed.
+
+``python -m benchmarks.router_bookkeeping [--calls 3000]`` calls one in-memory member
+(it reports ``ls_provider="cerebras"``, answers with Cerebras-style rate-limit headers in
+``response_metadata`` and streams 24 chunks) directly and through a ``RoutedChatModel``
+over two such members, and prints the medians and the difference per API. With no
+socket in the way, the difference is the router's bookkeeping alone (plan, health,
+rate limits, monitor, explanation): the numbers quoted in docs/benchmarks.md, section (c).
+A measurement tool, not a target: ``make bench`` measures (c) over real HTTP.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from typing import Any
+
+from langchain_core.language_models import LangSmithParams
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+RATE_LIMIT_HEADERS = {
+    "x-ratelimit-limit-requests-day": "14400",
+    "x-ratelimit-remaining-requests-day": "14399",
+    "x-ratelimit-reset-requests-day": "33011.38",
+    "x-ratelimit-limit-tokens-minute": "60000",
+    "x-ratelimit-remaining-tokens-minute": "59000",
+    "x-ratelimit-reset-tokens-minute": "11.38",
+}
+FINAL_METADATA = {
+    "model_name": "gpt-oss-120b",
+    "finish_reason": "stop",
+    "rate_limits": RATE_LIMIT_HEADERS,
+}
+ROUNDS = 10
+
+
+class FakeCerebras(BaseChatModel):
+    """Answers at once, like ChatCerebras would without the network."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake-cerebras"
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        return LangSmithParams(
+            ls_provider="cerebras", ls_model_type="chat", ls_model_name="gpt-oss-120b"
+        )
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = AIMessage(
+            "hello there",
+            response_metadata=dict(FINAL_METADATA),
+            usage_metadata={"input_tokens": 5, "output_tokens": 3, "total_tokens": 8},
+        )
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    async def _agenerate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return self._generate(messages, stop, **kwargs)
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for _ in range(24):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="x"))
+        final = AIMessageChunk(content="", response_metadata=dict(FINAL_METADATA))
+        yield ChatGenerationChunk(message=final)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: Any = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        for chunk in self._stream(messages, stop, **kwargs):
+            yield chunk
+
+
+def _timed(call: Callable[[], object], count: int) -> list[float]:
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        call()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+async def _atimed(call: Callable[[], Awaitable[object]], count: int) -> list[float]:
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await call()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def measure(calls: int) -> list[tuple[str, float, float]]:
+    """``(api, direct median us, routed median us)`` per API, rounds alternating."""
+    from langchain_cerebras_router import RoutedChatModel
+
+    direct = FakeCerebras()
+    routed = RoutedChatModel(
+        routes={"cerebras": FakeCerebras(), "groq": FakeCerebras()}, priority="ultimate_speed"
+    )
+
+    def invoke(model: Any) -> Callable[[], object]:
+        return lambda: model.invoke("hi", max_tokens=24)
+
+    def stream(model: Any) -> Callable[[], object]:
+        return lambda: sum(1 for _ in model.stream("hi", max_tokens=24))
+
+    def ainvoke(model: Any) -> Callable[[], Awaitable[object]]:
+        return lambda: model.ainvoke("hi", max_tokens=24)
+
+    def astream(model: Any) -> Callable[[], Awaitable[object]]:
+        async def drain() -> int:
+            return len([chunk async for chunk in model.astream("hi", max_tokens=24)])
+
+        return drain
+
+    rows = []
+    per_round = max(1, calls // ROUNDS)
+    for api, sync_maker, async_maker in (
+        ("invoke", invoke, None),
+        ("stream", stream, None),
+        ("ainvoke", None, ainvoke),
+        ("astream", None, astream),
+    ):
+        samples: dict[str, list[float]] = {"direct": [], "routed": []}
+        for index in range(ROUNDS + 1):  # the first round warms up
+            for name, model in (("direct", direct), ("routed", routed)):
+                if sync_maker is not None:
+                    seconds = _timed(sync_maker(model), per_round)
+                else:
+                    assert async_maker is not None
+                    seconds = asyncio.run(_atimed(async_maker(model), per_round))
+                if index:
+                    samples[name] += seconds
+        rows.append(
+            (
+                api,
+                statistics.median(samples["direct"]) * 1e6,
+                statistics.median(samples["routed"]) * 1e6,
+            )
+        )
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print the router's added cost per API, without I/O."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.router_bookkeeping")
+    parser.add_argument("--calls", type=int, default=3000, help="calls per API and client")
+    args = parser.parse_args(argv)
+    print(f"router bookkeeping, no I/O, medians of {args.calls} calls each (us)")
+    for api, direct, routed in measure(args.calls):
+        print(f"{api:8} direct {direct:7.1f}  routed {routed:7.1f}  added {routed - direct:+6.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
