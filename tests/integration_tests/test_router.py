@@ -588,6 +588,33 @@ async def test_async_stream_of_empty_chunks_is_cut_at_its_timeout(emulator: Emul
     assert (first["route"], first["failure_kind"]) == ("fake", "timeout")
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.slow_first_token(3.0), Fault.stall(0, 3.0)],
+    ids=["slow_first_token", "stall_before_content"],
+)
+@pytest.mark.parametrize("api", ["stream", "astream"])
+async def test_inline_first_chunk_read_fails_over_on_a_silent_route(
+    emulator: Emulator, fault: Fault, api: str
+) -> None:
+    # timeout == stall_timeout: the first chunk is read inline, bounded by the SDK's own
+    # HTTP read timeout (no worker thread, no asyncio timer).
+    model = router(emulator, timeout=0.3, stall_timeout=0.3)
+    emulator.inject(fault, provider="cerebras")
+    message = None
+    if api == "stream":
+        for chunk in model.stream("hi"):
+            message = chunk if message is None else message + chunk
+    else:
+        async for chunk in model.astream("hi"):
+            message = chunk if message is None else message + chunk
+    assert message is not None and message.content
+    assert answered_by(message) == "groq"
+    first = message.response_metadata["routing"]["attempts"][0]
+    assert (first["route"], first["failure_kind"]) == ("cerebras", "timeout")
+    assert first["elapsed_ms"] < 3000  # cut by the read timeout, not the end of the fault
+
+
 def test_member_timeout_is_shortened_by_the_deadline(emulator: Emulator) -> None:
     member = TimeoutAwareMember()
     model = RoutedChatModel(
