@@ -232,14 +232,16 @@ class AttemptTicket:
     route: Route
     started: float
     hedge: bool
-    timeout_at: float | None
+    #: Seconds this attempt may take (``None``: unbounded), exactly as decided: compared
+    #: with ``stall_timeout`` to choose how the attempt is watched.
+    timeout: float | None
     cancelled: bool = False
     trace: Any = None
 
     @property
-    def timeout(self) -> float | None:
-        """Seconds this attempt may take (``None``: unbounded)."""
-        return None if self.timeout_at is None else self.timeout_at - self.started
+    def timeout_at(self) -> float | None:
+        """When this attempt times out (``None``: never)."""
+        return None if self.timeout is None else self.started + self.timeout
 
 
 def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) -> None:
@@ -255,7 +257,7 @@ def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) ->
 
 def attempt_timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutError:
     """The error of an attempt that gave no ``what`` (answer, first chunk) in time."""
-    waited = (ticket.timeout_at or ticket.started) - ticket.started
+    waited = ticket.timeout or 0.0
     return AttemptTimeoutError(
         f"route {ticket.route.name!r} gave no {what} within {waited:.3g} s; abandoned"
     )
@@ -265,7 +267,7 @@ def _new_ticket(ctx: CallContext, route: Route, *, hedge: bool) -> AttemptTicket
     """Start the clock (and the trace) of an attempt on ``route``."""
     timeout = ctx.plan.timeout_for_attempt()
     now = ctx.plan.clock()
-    ticket = AttemptTicket(route, now, hedge, None if timeout is None else now + timeout)
+    ticket = AttemptTicket(route, now, hedge, timeout)
     ctx.trace_start(ticket)
     return ticket
 

@@ -37,9 +37,7 @@ def context(*, streaming: bool, stall: float | None = 60.0, **plan: Any) -> Call
 
 
 def ticket(started: float, timeout: float | None, provider: str = "cerebras") -> AttemptTicket:
-    return AttemptTicket(
-        route(provider), started, False, None if timeout is None else started + timeout
-    )
+    return AttemptTicket(route(provider), started, False, timeout)
 
 
 def test_invoke_members_read_for_the_attempt_timeout() -> None:
@@ -58,6 +56,18 @@ def test_stream_members_read_for_the_longer_of_attempt_and_stall() -> None:
     assert ctx.member_bounds_attempt(route(), 60.0)  # read inline
     assert ctx.member_read_timeout(90.0) == 90.0
     assert ctx.member_bounds_attempt(route(), 90.0)
+
+
+def test_stream_stalls_are_left_to_the_member_whatever_the_clock_reads() -> None:
+    # The attempt's timeout is kept as decided, not recomputed from clock readings (for
+    # these two starts, (started + 60) - started is not 60 in floating point), so a
+    # 60 s attempt with a 60 s stall timeout is always bounded by the member's read
+    # timeout (no per-stream watcher thread), at any start time.
+    from langchain_cerebras_router.stream_execution import _member_bounds_stalls
+
+    ctx = context(streaming=True, stall=60.0)
+    for started in (0.1, 12345.678, 16327.689784008891, 131055.99533531409):
+        assert _member_bounds_stalls(ctx, ticket(started, 60.0))
 
 
 def test_members_without_a_read_timeout_are_bounded_only_without_a_timeout() -> None:
