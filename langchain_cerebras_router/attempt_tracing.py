@@ -18,8 +18,7 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManager
 from langchain_core.callbacks.manager import CallbackManagerForChainRun
-from langchain_core.messages import BaseMessage
-from langchain_core.outputs import ChatResult
+from langchain_core.messages import AIMessage, BaseMessage
 
 from langchain_cerebras_router.failover import Route
 
@@ -78,10 +77,10 @@ class AttemptTracer:
         return run
 
     @staticmethod
-    def succeeded(run: CallbackManagerForChainRun | None, result: ChatResult) -> None:
-        """Close a child run with the answer."""
-        if run is not None and result.generations:
-            run.on_chain_end({"output": result.generations[0].message})
+    def succeeded(run: CallbackManagerForChainRun | None, message: BaseMessage | None) -> None:
+        """Close a child run with the answer (its message; a stream: its final chunk)."""
+        if run is not None:
+            run.on_chain_end({"output": message if message is not None else AIMessage("")})
 
     @staticmethod
     def failed(run: CallbackManagerForChainRun | None, error: BaseException) -> None:

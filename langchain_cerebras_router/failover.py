@@ -25,6 +25,7 @@ from langchain_cerebras_router.health import (
     RateLimitSnapshot,
     parse_rate_limit_headers,
 )
+from langchain_cerebras_router.ratelimits import RateLimitSampler
 
 __all__ = [
     "AllRoutesFailedError",
@@ -190,6 +191,8 @@ class CallPlan:
         failover_on_bad_request: Treat 400-class errors as failover-worthy.
         asynchronous: Queue health updates for :meth:`aflush` (async call paths) instead
             of applying them with the store's sync API.
+        rate_limit_sampler: Which successful answers' rate-limit headers to parse (the
+            router's, shared by its calls); ``None``: every answer's.
     """
 
     routes: Sequence[Route]
@@ -202,6 +205,7 @@ class CallPlan:
     failover_on_bad_request: bool = False
     max_retry_wait: float = 10.0
     asynchronous: bool = False
+    rate_limit_sampler: RateLimitSampler | None = None
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
 
@@ -362,10 +366,16 @@ class CallPlan:
         """
         self._in_flight.discard(route.name)
         self._probes.discard(route.name)
-        latency = self.clock() - started
-        rate_limits = rate_limits_from(metadata)
-        if rate_limits is None and headers:
-            rate_limits = parse_rate_limit_headers(headers)
+        now = self.clock()
+        latency = now - started
+        sampler = self.rate_limit_sampler
+        rate_limits = None
+        if sampler is None or sampler.due(route.name, now):
+            rate_limits = rate_limits_from(metadata)
+            if rate_limits is None and headers:
+                rate_limits = parse_rate_limit_headers(headers)
+            if sampler is not None:
+                sampler.observed(route.name, rate_limits, now)
         self._update_health(
             "record_success", route.name, ttft=ttft, latency=latency, rate_limits=rate_limits
         )

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import email.utils
 import re
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
     "MAX_RETRY_AFTER_SECONDS",
+    "RateLimitSampler",
     "RateLimitSnapshot",
     "parse_duration",
     "parse_rate_limit_headers",
@@ -192,6 +194,67 @@ def parse_rate_limit_headers(
         reset_tokens_s=tok[2],
         observed_at=time.monotonic() if now is None else now,
     )
+
+
+class RateLimitSampler:
+    """Decides which successful answers' rate-limit headers a router parses, per route.
+
+    Every answer carries ``x-ratelimit-*`` headers, but parsing and applying them on every
+    call is most of a routed call's bookkeeping. Between two observations the health
+    store counts the requests (and estimated tokens) it admits against the last budget
+    itself, so an answer's headers are parsed when they can matter:
+
+    * the route has no observation yet;
+    * ``interval`` seconds have passed since the last one (other clients sharing the API
+      key spend the budget too);
+    * the last observation had ``headroom`` (a fraction of the limit) or less left of
+      either budget, or reported no limit to compare with.
+
+    Failed answers (429 and the like) are always parsed, by the caller.
+
+    Args:
+        interval: Seconds after which a route's headers are parsed again.
+        headroom: Fraction of a limit below which every answer is parsed.
+
+    Example:
+        .. code-block:: python
+
+            sampler = RateLimitSampler(interval=0.05)
+            assert sampler.due("cerebras", now=10.0)
+            sampler.observed("cerebras", RateLimitSnapshot(remaining_requests=900,
+                             limit_requests=1000), now=10.0)
+            assert not sampler.due("cerebras", now=10.01)
+            assert sampler.due("cerebras", now=10.06)
+    """
+
+    def __init__(self, interval: float = 0.05, headroom: float = 0.1) -> None:
+        self.interval = interval
+        self.headroom = headroom
+        self._lock = threading.Lock()
+        #: route -> (monotonic time of the last observation, whether it was near a limit)
+        self._last: dict[str, tuple[float, bool]] = {}
+
+    def due(self, route: str, now: float) -> bool:
+        """Whether to parse the headers of ``route``'s answer received at ``now``."""
+        last = self._last.get(route)
+        if last is None:
+            return True
+        observed_at, near_limit = last
+        return near_limit or now - observed_at >= self.interval
+
+    def observed(self, route: str, snapshot: RateLimitSnapshot | None, now: float) -> None:
+        """Record that ``route``'s headers were parsed at ``now`` (``None``: there were none)."""
+        with self._lock:
+            self._last[route] = (now, snapshot is not None and self._near_limit(snapshot))
+
+    def _near_limit(self, snapshot: RateLimitSnapshot) -> bool:
+        for remaining, limit in (
+            (snapshot.remaining_requests, snapshot.limit_requests),
+            (snapshot.remaining_tokens, snapshot.limit_tokens),
+        ):
+            if remaining is not None and (limit is None or remaining <= self.headroom * limit):
+                return True
+        return False
 
 
 def parse_retry_after(

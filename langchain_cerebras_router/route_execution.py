@@ -398,7 +398,7 @@ def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) 
     ctx.record(
         ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False
     )
-    AttemptTracer.succeeded(ticket.trace, result)
+    AttemptTracer.succeeded(ticket.trace, message)
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
         if ctx.model_override and ticket.route.model_id:

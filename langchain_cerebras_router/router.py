@@ -36,6 +36,7 @@ from langchain_cerebras_router.policy import (
     normalize_priority,
     priority_from_env,
 )
+from langchain_cerebras_router.ratelimits import RateLimitSampler
 from langchain_cerebras_router.redis_health import health_store_from
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
@@ -188,6 +189,7 @@ class RoutedChatModel(BaseChatModel):
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
     _route_names: dict[str, str] | None = PrivateAttr(default=None)
+    _rate_limit_sampler: RateLimitSampler = PrivateAttr(default_factory=RateLimitSampler)
     _ls_params: dict[tuple[str, tuple[str, ...] | None, str | None], LangSmithParams] = PrivateAttr(
         default_factory=dict
     )
@@ -462,6 +464,7 @@ class RoutedChatModel(BaseChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
+        private = self._private()
         call_started = _CALL_STARTED.get()
         if call_started is not None:
             _CALL_STARTED.set(None)  # read once: not by a router called as a member
@@ -494,6 +497,7 @@ class RoutedChatModel(BaseChatModel):
             estimated_tokens=estimate_tokens(messages),
             failover_on_bad_request=self.failover_on_bad_request,
             asynchronous=asynchronous,
+            rate_limit_sampler=private["_rate_limit_sampler"],
         )
         has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
         hedge_after = self.hedge_after
@@ -510,7 +514,7 @@ class RoutedChatModel(BaseChatModel):
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
-            observed_headers=self._private()["_last_headers"].get,
+            observed_headers=private["_last_headers"].get,
             model_override=model_override,
             tracer=AttemptTracer.for_run(run_manager, messages),
             streaming=stream,

@@ -23,7 +23,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import PartialStreamError, Route, is_committing_chunk
@@ -147,10 +147,7 @@ class _StreamTally:
             streamed=True,
             chunks=self.chunks,
         )
-        final = self.final if self.final is not None else AIMessageChunk(content="")
-        AttemptTracer.succeeded(
-            ticket.trace, ChatResult(generations=[ChatGeneration(message=final)])
-        )
+        AttemptTracer.succeeded(ticket.trace, self.final)
         return ctx.plan.explanation(attempt, ctx.priority)
 
     def partial_error(self, exc: BaseException) -> PartialStreamError:

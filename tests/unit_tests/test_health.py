@@ -600,3 +600,68 @@ def test_parse_headers_ignores_unknown_windows_and_names() -> None:
         {"X-RateLimit-Remaining-Requests-Week": "0", "X-RateLimit-Remaining-Requests-Day": "7"}
     )
     assert snap is not None and snap.remaining_requests == 7
+
+
+def test_rate_limit_sampler_parses_when_it_can_matter() -> None:
+    from langchain_cerebras_router.ratelimits import RateLimitSampler
+
+    sampler = RateLimitSampler(interval=0.05, headroom=0.1)
+    far = RateLimitSnapshot(remaining_requests=900, limit_requests=1000)
+    assert sampler.due("cerebras", now=10.0)  # never observed
+    sampler.observed("cerebras", far, now=10.0)
+    assert not sampler.due("cerebras", now=10.01)  # far from the limit, within the interval
+    assert sampler.due("cerebras", now=10.05)  # interval passed
+    assert sampler.due("groq", now=10.01)  # routes are independent
+
+    near = RateLimitSnapshot(
+        remaining_requests=900, limit_requests=1000, remaining_tokens=50, limit_tokens=1000
+    )
+    sampler.observed("cerebras", near, now=11.0)
+    assert sampler.due("cerebras", now=11.001)  # within 10 % of the token limit
+
+    unknown_limit = RateLimitSnapshot(remaining_requests=5)
+    sampler.observed("cerebras", unknown_limit, now=12.0)
+    assert sampler.due("cerebras", now=12.001)  # nothing to compare with: always parse
+
+    sampler.observed("cerebras", None, now=13.0)  # no headers in that answer
+    assert not sampler.due("cerebras", now=13.01)
+    assert sampler.due("cerebras", now=13.06)
+
+
+def remaining(store: InMemoryHealthStore) -> int | None:
+    rate_limits = store.snapshot("cerebras").rate_limits
+    return None if rate_limits is None else rate_limits.remaining_requests
+
+
+def test_router_skips_parsing_far_from_the_limit_but_never_near_it() -> None:
+    from langchain_cerebras_router.failover import CallPlan, Route
+    from langchain_cerebras_router.ratelimits import RateLimitSampler
+
+    store = InMemoryHealthStore()
+    sampler = RateLimitSampler(interval=60.0)
+    route = Route("cerebras", None, "cerebras", "m", has_stream=True, has_astream=True)  # type: ignore[arg-type]
+
+    def answer(remaining: int) -> None:
+        plan = CallPlan(
+            routes=[route],
+            health=store,
+            attempt_timeout=None,
+            deadline=None,
+            rate_limit_sampler=sampler,
+        )
+        headers = {
+            "x-ratelimit-remaining-requests-day": str(remaining),
+            "x-ratelimit-limit-requests-day": "1000",
+        }
+        plan.succeeded(route, started=plan.clock(), ttft=None, metadata={"rate_limits": headers})
+
+    answer(900)
+    assert remaining(store) == 900
+    answer(800)  # far from the limit, within the interval: not parsed
+    assert remaining(store) == 900
+    answer(50)  # not parsed either (the last observation was far from the limit)...
+    sampler.observed(
+        "cerebras", RateLimitSnapshot(remaining_requests=60, limit_requests=1000), now=0.0
+    )
+    answer(0)  # ...but once near the limit, every answer is
+    assert remaining(store) == 0
