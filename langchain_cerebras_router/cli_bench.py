@@ -9,7 +9,6 @@ ones the monitor reports in production. Core dependencies only, except :func:`wr
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,19 +48,18 @@ class RecordingMonitor(SpeedMonitor):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._samples_lock = threading.Lock()
         self._samples: list[CallSample] = []
 
-    def record(self, sample: CallSample) -> None:
-        """Record ``sample`` in the statistics and keep it."""
-        super().record(sample)
-        with self._samples_lock:
-            self._samples.append(sample)
+    def _add(self, sample: CallSample) -> None:
+        # Every sample, from `record` or a router's `record_attempt`, under the lock.
+        super()._add(sample)
+        self._samples.append(sample)
 
     @property
     def samples(self) -> list[CallSample]:
         """Every recorded sample, oldest first."""
-        with self._samples_lock:
+        with self._lock:
+            self._drain_pending()
             return list(self._samples)
 
 

@@ -269,6 +269,8 @@ class SpeedMonitor(BaseCallbackHandler):
         self._lock = threading.Lock()
         self._runs: OrderedDict[UUID, _Run] = OrderedDict()
         self._series: dict[tuple[str, str], _Series] = {}
+        #: Attempts recorded by `record_attempt`, aggregated when the monitor is read.
+        self._pending: deque[tuple[Any, ...]] = deque()
         self._evicted_runs = 0
 
     # -- LangChain callbacks ------------------------------------------------------------
@@ -374,28 +376,50 @@ class SpeedMonitor(BaseCallbackHandler):
     # -- recording and reading ----------------------------------------------------------
 
     def record(self, sample: CallSample) -> None:
-        """Add one finished call (routers record their own attempts through this)."""
+        """Add one finished call."""
         with self._lock:
-            series = self._series_for(sample.provider, sample.model)
-            series.samples.append(sample)
-            series.calls += 1
-            series.streamed_calls += sample.streamed
-            series.input_tokens += sample.input_tokens or 0
-            series.output_tokens += sample.output_tokens or 0
-            if not sample.ok:
-                series.errors += 1
-                kind = sample.error_kind or UNKNOWN
-                series.errors_by_kind[kind] = series.errors_by_kind.get(kind, 0) + 1
-                return
-            series.latency_sum += sample.latency
-            series.latency_count += 1
-            if sample.ttft is not None:
-                series.ttft_sum += sample.ttft
-                series.ttft_count += 1
+            self._drain_pending()
+            self._add(sample)
+
+    def record_attempt(self, *fields: Any) -> None:
+        """Add one finished call from `CallSample`'s fields, in their order (routers).
+
+        The sample is built and aggregated when the monitor is next read (or once
+        ``window`` attempts are pending), not on the calling path.
+        """
+        self._pending.append(fields)
+        if len(self._pending) > self.window:
+            with self._lock:
+                self._drain_pending()
+
+    def _drain_pending(self) -> None:
+        """Aggregate the attempts recorded by `record_attempt` (the lock is held)."""
+        pending = self._pending
+        while pending:
+            self._add(CallSample(*pending.popleft()))
+
+    def _add(self, sample: CallSample) -> None:
+        series = self._series_for(sample.provider, sample.model)
+        series.samples.append(sample)
+        series.calls += 1
+        series.streamed_calls += sample.streamed
+        series.input_tokens += sample.input_tokens or 0
+        series.output_tokens += sample.output_tokens or 0
+        if not sample.ok:
+            series.errors += 1
+            kind = sample.error_kind or UNKNOWN
+            series.errors_by_kind[kind] = series.errors_by_kind.get(kind, 0) + 1
+            return
+        series.latency_sum += sample.latency
+        series.latency_count += 1
+        if sample.ttft is not None:
+            series.ttft_sum += sample.ttft
+            series.ttft_count += 1
 
     def stats(self, provider: str | None = None, model: str | None = None) -> list[ModelStats]:
         """Statistics per (provider, model), sorted, optionally filtered by either."""
         with self._lock:
+            self._drain_pending()
             snapshot = [
                 (key, tuple(series.samples), _counters(series))
                 for key, series in sorted(self._series.items())
@@ -450,6 +474,7 @@ class SpeedMonitor(BaseCallbackHandler):
     def reset(self) -> None:
         """Forget recorded calls and counters (runs in flight are still recorded when done)."""
         with self._lock:
+            self._pending.clear()
             self._series.clear()
             self._evicted_runs = 0
 

@@ -42,7 +42,7 @@ from langchain_cerebras_router.failover import (
     Route,
 )
 from langchain_cerebras_router.failures import classify_failure
-from langchain_cerebras_router.metrics import CallSample, SpeedMonitor
+from langchain_cerebras_router.metrics import SpeedMonitor
 
 #: Members that accept a per-request ``timeout`` (their SDKs' httpx read timeout).
 TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
@@ -206,22 +206,21 @@ class CallContext:
             return
         usage = getattr(message, "usage_metadata", None) or {}
         metadata = getattr(message, "response_metadata", None) or {}
-        self.monitor.record(
-            CallSample(
-                provider=route.provider,
-                model=str(metadata.get("model_name") or route.model_id or "unknown"),
-                started_at=started,
-                ttft=ttft,
-                latency=time.monotonic() - started,
-                output_tokens=usage.get("output_tokens"),
-                input_tokens=usage.get("input_tokens"),
-                server_tokens_per_second=metadata.get("tokens_per_second"),
-                ok=error is None,
-                error_kind=None if error is None else classify_failure(error).kind.value,
-                streamed=streamed,
-                route=route.name,
-                chunks=chunks,
-            )
+        # CallSample's fields, in order (aggregated when the monitor is read).
+        self.monitor.record_attempt(
+            route.provider,
+            str(metadata.get("model_name") or route.model_id or "unknown"),
+            started,
+            ttft,
+            time.monotonic() - started,
+            usage.get("output_tokens"),
+            usage.get("input_tokens"),
+            metadata.get("tokens_per_second"),
+            error is None,
+            None if error is None else classify_failure(error).kind.value,
+            streamed,
+            route.name,
+            chunks,
         )
 
 

@@ -852,3 +852,19 @@ def test_streaming_through_a_member_that_cannot_stream(emulator: Emulator, mode:
     ids = {c["id"] for c in full.tool_calls} | {c["id"] for c in full.invalid_tool_calls}
     assert ids == {"call_1", "call_2"}
     assert full.response_metadata["routing"]["route"] == "only"
+
+
+def test_router_attempts_reach_a_recording_monitor(emulator: Emulator) -> None:
+    from langchain_cerebras_router.cli_bench import RecordingMonitor
+
+    monitor = RecordingMonitor()
+    model = router(emulator, monitor=monitor)
+    model.invoke("hi")
+    list(model.stream("hi"))
+    samples = monitor.samples
+    assert [(s.route, s.streamed, s.ok) for s in samples] == [
+        ("cerebras", False, True),
+        ("cerebras", True, True),
+    ]
+    (stats,) = monitor.stats(provider="cerebras")
+    assert stats.calls == 2

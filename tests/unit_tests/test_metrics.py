@@ -755,3 +755,42 @@ def test_register_prometheus_without_the_extra(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     with pytest.raises(ImportError, match=r"langchain-cerebras-router\[prometheus\]"):
         SpeedMonitor().register_prometheus()
+
+
+def test_record_attempt_is_record_of_the_same_fields_once_read() -> None:
+    from dataclasses import astuple
+
+    sample = CallSample(
+        provider="cerebras",
+        model="gpt-oss-120b",
+        started_at=1.0,
+        ttft=0.05,
+        latency=0.5,
+        output_tokens=100,
+        input_tokens=20,
+        server_tokens_per_second=2000.0,
+        ok=True,
+        error_kind=None,
+        streamed=True,
+        route="fast",
+        chunks=100,
+    )
+    failed = CallSample("groq", "llama", 2.0, None, 0.1, None, None, None, False, "timeout", False)
+    eager, deferred = SpeedMonitor(), SpeedMonitor()
+    for one in (sample, failed):
+        eager.record(one)
+        deferred.record_attempt(*astuple(one))
+    assert deferred.stats() == eager.stats()
+    assert deferred.to_dict() == eager.to_dict()
+
+
+def test_record_attempt_stays_bounded_without_reads() -> None:
+    monitor = SpeedMonitor(window=10)
+    for index in range(1000):
+        monitor.record_attempt("p", "m", float(index), None, 0.1, 1, 1, None, True, None, False)
+    assert len(monitor._pending) <= 11
+    (stats,) = monitor.stats()
+    assert stats.calls == 1000
+    monitor.record_attempt("p", "m", 0.0, None, 0.1, 1, 1, None, True, None, False)
+    monitor.reset()
+    assert monitor.stats() == []
