@@ -221,8 +221,8 @@ class RateLimitSampler:
 
             sampler = RateLimitSampler(interval=0.05)
             assert sampler.due("cerebras", now=10.0)
-            sampler.observed("cerebras", RateLimitSnapshot(remaining_requests=900,
-                             limit_requests=1000), now=10.0)
+            far = RateLimitSnapshot(remaining_requests=900, limit_requests=1000)
+            sampler.observed("cerebras", far, now=10.0)
             assert not sampler.due("cerebras", now=10.01)
             assert sampler.due("cerebras", now=10.06)
     """
