@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import email.utils
 import re
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -230,8 +229,8 @@ class RateLimitSampler:
     def __init__(self, interval: float = 0.05, headroom: float = 0.1) -> None:
         self.interval = interval
         self.headroom = headroom
-        self._lock = threading.Lock()
-        #: route -> (monotonic time of the last observation, whether it was near a limit)
+        #: route -> (monotonic time of the last observation, whether it was near a limit);
+        #: one dict assignment per observation, so concurrent calls need no lock.
         self._last: dict[str, tuple[float, bool]] = {}
 
     def due(self, route: str, now: float) -> bool:
@@ -244,8 +243,7 @@ class RateLimitSampler:
 
     def observed(self, route: str, snapshot: RateLimitSnapshot | None, now: float) -> None:
         """Record that ``route``'s headers were parsed at ``now`` (``None``: there were none)."""
-        with self._lock:
-            self._last[route] = (now, snapshot is not None and self._near_limit(snapshot))
+        self._last[route] = (now, snapshot is not None and self._near_limit(snapshot))
 
     def _near_limit(self, snapshot: RateLimitSnapshot) -> bool:
         for remaining, limit in (

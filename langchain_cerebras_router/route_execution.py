@@ -262,9 +262,14 @@ def attempt_timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutErr
     )
 
 
-def _new_ticket(ctx: CallContext, route: Route, *, hedge: bool) -> AttemptTicket:
-    """Start the clock (and the trace) of an attempt on ``route``."""
-    timeout = ctx.plan.timeout_for_attempt()
+def _new_ticket(
+    ctx: CallContext, route: Route, *, hedge: bool, timeout: float | None
+) -> AttemptTicket:
+    """Start the clock (and the trace) of an attempt on ``route`` that may take ``timeout``.
+
+    ``timeout`` is the one the caller decided with (:meth:`CallPlan.timeout_for_attempt`),
+    so that the ticket and that decision never disagree.
+    """
     now = ctx.plan.clock()
     ticket = AttemptTicket(route, now, hedge, timeout)
     ctx.trace_start(ticket)
@@ -328,7 +333,7 @@ def race_to_first_event(
     inflight: dict[concurrent.futures.Future[T], AttemptTicket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
-        ticket = _new_ticket(ctx, route, hedge=hedge)
+        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=plan.timeout_for_attempt())
         inflight[pool.submit(start, route, ticket)] = ticket
 
     def abandon_all(why: str) -> None:
@@ -350,7 +355,7 @@ def race_to_first_event(
                 continue
             timeout = plan.timeout_for_attempt()
             if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
-                ticket = _new_ticket(ctx, step, hedge=False)
+                ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
                 try:
                     return ticket, start(step, ticket)
                 except Exception as exc:
@@ -466,7 +471,7 @@ async def arace_to_first_event(
     inflight: dict[asyncio.Task[T], AttemptTicket] = {}
 
     def launch(route: Route, *, hedge: bool) -> None:
-        ticket = _new_ticket(ctx, route, hedge=hedge)
+        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=plan.timeout_for_attempt())
         inflight[asyncio.ensure_future(start(route, ticket))] = ticket
 
     async def abandon_all(why: str) -> None:
@@ -493,8 +498,8 @@ async def arace_to_first_event(
                 if ctx.hedge_delay(step) is None:
                     # Inline, no task: bounded by the member's own read timeout (as in the
                     # sync race), else by an asyncio timeout.
-                    ticket = _new_ticket(ctx, step, hedge=False)
-                    timeout = ticket.timeout
+                    timeout = plan.timeout_for_attempt()
+                    ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
                     try:
                         if ctx.member_bounds_attempt(step, timeout):
                             return ticket, await start(step, ticket)

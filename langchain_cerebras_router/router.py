@@ -188,7 +188,8 @@ class RoutedChatModel(BaseChatModel):
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
-    _route_names: dict[str, str] | None = PrivateAttr(default=None)
+    #: Route name -> "provider/model", for ``_identifying_params`` (fixed after validation).
+    _route_names: dict[str, str] = PrivateAttr(default_factory=dict)
     _rate_limit_sampler: RateLimitSampler = PrivateAttr(default_factory=RateLimitSampler)
     _ls_params: dict[tuple[str, tuple[str, ...] | None, str | None], LangSmithParams] = PrivateAttr(
         default_factory=dict
@@ -281,9 +282,9 @@ class RoutedChatModel(BaseChatModel):
             )
             for name, member in self.routes.items()
         ]
+        self._route_names = {r.name: f"{r.provider}/{r.model_id}" for r in self._route_list}
         self._orders = {}
         self._ls_params = {}
-        self._route_names = None
         logger.info(
             "RoutedChatModel routes: %s (default priority %s)",
             ", ".join(f"{r.name}={r.provider}/{r.model_id}" for r in self._route_list),
@@ -321,12 +322,7 @@ class RoutedChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        private = self._private()
-        routes = private.get("_route_names")
-        if routes is None:  # built once: the routes are fixed after validation
-            routes = {r.name: f"{r.provider}/{r.model_id}" for r in private["_route_list"]}
-            private["_route_names"] = routes
-        return {"routes": dict(routes), "priority": self.priority}
+        return {"routes": dict(self._private()["_route_names"]), "priority": self.priority}
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """LangSmith params of the route the policy tries first for this call.
