@@ -465,6 +465,11 @@ class CallPlan:
         else:
             getattr(self.health, method)(*args, **kwargs)
 
+    @property
+    def has_pending_updates(self) -> bool:
+        """Whether health updates wait for :meth:`aflush`."""
+        return bool(self._pending)
+
     async def aflush(self) -> None:
         """Apply the queued health updates through the store's async API."""
         while self._pending:

@@ -143,6 +143,11 @@ class Admission:
     retry_in: float | None = None
 
 
+#: The two verdicts of an admission that is allowed (immutable, so shared by all calls).
+_ADMITTED = Admission(True)
+_ADMITTED_PROBE = Admission(True, probe=True)
+
+
 @dataclass(frozen=True)
 class RouteHealthSnapshot:
     """A read-only view of one route's health, for explanations, metrics and tests.
@@ -376,20 +381,22 @@ class InMemoryHealthStore(HealthStore):
                 s.requests.remaining -= 1
             if s.tokens.remaining is not None and estimated_tokens:
                 s.tokens.remaining = max(s.tokens.remaining - estimated_tokens, 0)
-            return Admission(True, None, probe=probe)
+            return _ADMITTED_PROBE if probe else _ADMITTED
 
     @staticmethod
     def _check_budget(s: _Route, now: float, estimated_tokens: int | None) -> Admission | None:
-        for budget in (s.requests, s.tokens):
-            if budget.reset_at is not None and now >= budget.reset_at:
-                budget.remaining = budget.limit = budget.reset_at = None
-        reset_in = (s.requests.reset_at or now) - now
-        if s.requests.remaining is not None and s.requests.remaining <= 0:
+        requests, tokens_budget = s.requests, s.tokens
+        if requests.reset_at is not None and now >= requests.reset_at:
+            requests.remaining = requests.limit = requests.reset_at = None
+        if tokens_budget.reset_at is not None and now >= tokens_budget.reset_at:
+            tokens_budget.remaining = tokens_budget.limit = tokens_budget.reset_at = None
+        if requests.remaining is not None and requests.remaining <= 0:
+            reset_in = (requests.reset_at or now) - now
             reason = f"rate limit: 0 requests left until reset in {reset_in:.0f} s"
             return Admission(False, reason, retry_in=reset_in)
-        tokens = s.tokens.remaining
+        tokens = tokens_budget.remaining
         if tokens is not None and (tokens <= 0 or (estimated_tokens or 0) > tokens):
-            reset_in = (s.tokens.reset_at or now) - now
+            reset_in = (tokens_budget.reset_at or now) - now
             need = f" ({estimated_tokens} estimated)" if estimated_tokens else ""
             reason = f"rate limit: {tokens} tokens left{need} until reset in {reset_in:.0f} s"
             return Admission(False, reason, retry_in=reset_in)

@@ -326,14 +326,51 @@ def race_to_first_event(
     An attempt runs in the calling thread (no thread hop) when nothing needs watching
     while it runs: no hedge is planned and the attempt has no timeout, or the member's
     own HTTP read timeout is the attempt timeout (:meth:`CallContext.member_bounds_attempt`).
-    Otherwise it runs in a worker thread that the calling thread abandons at the timeout.
+    Otherwise it runs in a worker thread that the calling thread abandons at the timeout
+    (:func:`_watch_in_threads`).
+    """
+    plan = ctx.plan
+    while True:
+        step = plan.next_step()
+        if step is None:
+            raise plan.exhausted()
+        if isinstance(step, float):
+            time.sleep(step)
+            continue
+        timeout = plan.timeout_for_attempt()
+        if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
+            ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
+            try:
+                return ticket, start(step, ticket)
+            except Exception as exc:
+                fail_attempt(ctx, ticket, exc)
+                continue
+        won = _watch_in_threads(ctx, start, step, timeout, what=what, close=close)
+        if won is not None:
+            return won
+
+
+def _watch_in_threads(
+    ctx: CallContext,
+    start: Callable[[Route, AttemptTicket], T],
+    first: Route,
+    timeout: float | None,
+    *,
+    what: str,
+    close: Callable[[T], None] | None,
+) -> tuple[AttemptTicket, T] | None:
+    """Run an attempt on ``first`` (and its hedge, if one is due) in worker threads.
+
+    Returns the first attempt to produce its event, or ``None`` when every attempt
+    started here failed over (the caller then chooses the next step). Attempts that
+    lose, or outlive their timeout, are abandoned: their threads are not waited for.
     """
     plan = ctx.plan
     pool = attempt_executor()
     inflight: dict[concurrent.futures.Future[T], AttemptTicket] = {}
 
-    def launch(route: Route, *, hedge: bool) -> None:
-        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=plan.timeout_for_attempt())
+    def launch(route: Route, *, hedge: bool, timeout: float | None) -> None:
+        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
         inflight[pool.submit(start, route, ticket)] = ticket
 
     def abandon_all(why: str) -> None:
@@ -345,23 +382,8 @@ def race_to_first_event(
             AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
         inflight.clear()
 
-    while True:
-        if not inflight:
-            step = plan.next_step()
-            if step is None:
-                raise plan.exhausted()
-            if isinstance(step, float):
-                time.sleep(step)
-                continue
-            timeout = plan.timeout_for_attempt()
-            if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
-                ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
-                try:
-                    return ticket, start(step, ticket)
-                except Exception as exc:
-                    fail_attempt(ctx, ticket, exc)
-                    continue
-            launch(step, hedge=False)
+    launch(first, hedge=False, timeout=timeout)
+    while inflight:
         wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
         done, _ = concurrent.futures.wait(
             inflight, timeout=wait, return_when=concurrent.futures.FIRST_COMPLETED
@@ -385,7 +407,8 @@ def race_to_first_event(
         if _hedge_due(ctx, hedge_at, len(inflight)):
             hedge = plan.next_route_now()
             if hedge is not None:
-                launch(hedge, hedge=True)
+                launch(hedge, hedge=True, timeout=plan.timeout_for_attempt())
+    return None
 
 
 def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) -> ChatResult:
@@ -466,12 +489,60 @@ async def arace_to_first_event(
     what: str,
     close: Callable[[T], Awaitable[None]] | None = None,
 ) -> tuple[AttemptTicket, T]:
-    """The async race (tasks, cancellation); same rules as :func:`race_to_first_event`."""
+    """The async race; same rules as :func:`race_to_first_event`.
+
+    An attempt that needs no hedge runs inline, in the calling task: bounded by the
+    member's own read timeout (as in the sync race), else by an asyncio timeout.
+    Otherwise it runs as a task (:func:`_watch_in_tasks`).
+    """
+    plan = ctx.plan
+    try:
+        while True:
+            if plan.has_pending_updates:  # e.g. the last failure, before the next admission
+                await plan.aflush()
+            step = await plan.anext_step()
+            if step is None:
+                raise plan.exhausted()
+            if isinstance(step, float):
+                await asyncio.sleep(step)
+                continue
+            timeout = plan.timeout_for_attempt()
+            if ctx.hedge_delay(step) is not None:
+                won = await _watch_in_tasks(ctx, start, step, timeout, what=what, close=close)
+                if won is not None:
+                    return won
+                continue
+            ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
+            try:
+                if ctx.member_bounds_attempt(step, timeout):
+                    return ticket, await start(step, ticket)
+                async with async_timeout(timeout):
+                    return ticket, await start(step, ticket)
+            except TimeoutError as exc:
+                error = attempt_timeout_error(ticket, what).with_traceback(exc.__traceback__)
+                fail_attempt(ctx, ticket, error)
+            except Exception as exc:
+                fail_attempt(ctx, ticket, exc)
+    finally:
+        if plan.has_pending_updates:
+            await plan.aflush()
+
+
+async def _watch_in_tasks(
+    ctx: CallContext,
+    start: Callable[[Route, AttemptTicket], Awaitable[T]],
+    first: Route,
+    timeout: float | None,
+    *,
+    what: str,
+    close: Callable[[T], Awaitable[None]] | None,
+) -> tuple[AttemptTicket, T] | None:
+    """:func:`_watch_in_threads` with tasks: the losers are cancelled, not abandoned."""
     plan = ctx.plan
     inflight: dict[asyncio.Task[T], AttemptTicket] = {}
 
-    def launch(route: Route, *, hedge: bool) -> None:
-        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=plan.timeout_for_attempt())
+    def launch(route: Route, *, hedge: bool, timeout: float | None) -> None:
+        ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
         inflight[asyncio.ensure_future(start(route, ticket))] = ticket
 
     async def abandon_all(why: str) -> None:
@@ -485,36 +556,10 @@ async def arace_to_first_event(
         inflight.clear()
         await plan.aflush()
 
+    launch(first, hedge=False, timeout=timeout)
     try:
-        while True:
+        while inflight:
             await plan.aflush()
-            if not inflight:
-                step = await plan.anext_step()
-                if step is None:
-                    raise plan.exhausted()
-                if isinstance(step, float):
-                    await asyncio.sleep(step)
-                    continue
-                if ctx.hedge_delay(step) is None:
-                    # Inline, no task: bounded by the member's own read timeout (as in the
-                    # sync race), else by an asyncio timeout.
-                    timeout = plan.timeout_for_attempt()
-                    ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
-                    try:
-                        if ctx.member_bounds_attempt(step, timeout):
-                            return ticket, await start(step, ticket)
-                        async with async_timeout(timeout):
-                            return ticket, await start(step, ticket)
-                    except TimeoutError as exc:
-                        fail_attempt(
-                            ctx,
-                            ticket,
-                            attempt_timeout_error(ticket, what).with_traceback(exc.__traceback__),
-                        )
-                    except Exception as exc:
-                        fail_attempt(ctx, ticket, exc)
-                    continue
-                launch(step, hedge=False)
             wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
             done, _ = await asyncio.wait(
                 inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED
@@ -538,12 +583,11 @@ async def arace_to_first_event(
             if _hedge_due(ctx, hedge_at, len(inflight)):
                 hedge = await plan.anext_route_now()
                 if hedge is not None:
-                    launch(hedge, hedge=True)
+                    launch(hedge, hedge=True, timeout=plan.timeout_for_attempt())
     except asyncio.CancelledError:
         await abandon_all("the call was cancelled")
         raise
-    finally:
-        await plan.aflush()
+    return None
 
 
 async def arun_invoke(ctx: CallContext) -> ChatResult:
@@ -556,5 +600,6 @@ async def arun_invoke(ctx: CallContext) -> ChatResult:
 
     ticket, result = await arace_to_first_event(ctx, start, what="answer")
     finished = _finish_invoke(ctx, ticket, result)
-    await ctx.plan.aflush()
+    if ctx.plan.has_pending_updates:
+        await ctx.plan.aflush()
     return finished
