@@ -176,7 +176,7 @@ def rate_limits_from(metadata: Mapping[str, Any] | None) -> RateLimitSnapshot | 
     return parse_rate_limit_headers(headers)
 
 
-@dataclass
+@dataclass(slots=True)
 class CallPlan:
     """Routing state of one call: order, health admission, budget, deadline, attempts.
 
@@ -208,18 +208,29 @@ class CallPlan:
     rate_limit_sampler: RateLimitSampler | None = None
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
+    # Progress of the call (set in __post_init__).
+    started: float = field(init=False)
+    _deadline_at: float | None = field(init=False, repr=False)
+    _position: int = field(init=False, repr=False)
+    _passes: int = field(init=False, repr=False)
+    _disabled: set[str] = field(init=False, repr=False)
+    _in_flight: set[str] = field(init=False, repr=False)
+    _tried_this_pass: int = field(init=False, repr=False)
+    _waits: list[float] = field(init=False, repr=False)
+    _probes: set[str] = field(init=False, repr=False)
+    _pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.started = self.clock()
         self._deadline_at = None if self.deadline is None else self.started + self.deadline
         self._position = 0
         self._passes = 1
-        self._disabled: set[str] = set()
-        self._in_flight: set[str] = set()
+        self._disabled = set()
+        self._in_flight = set()
         self._tried_this_pass = 0
-        self._waits: list[float] = []
-        self._probes: set[str] = set()
-        self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._waits = []
+        self._probes = set()
+        self._pending = []
 
     # ------------------------------------------------------------------ time budget
 

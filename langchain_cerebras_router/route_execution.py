@@ -107,7 +107,7 @@ def member_http_timeout(read: float) -> httpx.Timeout:
     return httpx.Timeout(read, connect=min(5.0, read))
 
 
-@dataclass
+@dataclass(slots=True)
 class CallContext:
     """One routed call: its plan, its input, and how to call each member.
 
@@ -224,7 +224,7 @@ class CallContext:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class AttemptTicket:
     """One attempt in flight."""
 

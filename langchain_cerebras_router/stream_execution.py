@@ -46,7 +46,7 @@ __all__ = ["OpenedStream", "arun_stream", "result_as_chunk", "run_stream"]
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(slots=True)
 class OpenedStream(Generic[T]):
     """A stream that reached its commit point (or ended before reaching one)."""
 
