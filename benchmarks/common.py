@@ -13,6 +13,7 @@ import gc
 import json
 import logging
 import math
+import multiprocessing
 import os
 import re
 import subprocess
@@ -53,6 +54,7 @@ __all__ = [
     "plot_result",
     "quiet_logging",
     "run_async",
+    "scripted_emulator_process",
     "summarize",
     "validate_result",
     "write_json",
@@ -651,6 +653,74 @@ def emulator_process(
                 process.wait()
             if process.stdout is not None:
                 process.stdout.close()
+
+
+class ScriptedEmulator:
+    """Client side of :func:`scripted_emulator_process`: the emulator's URL and its faults."""
+
+    def __init__(self, connection: Any, base_url: str) -> None:
+        self._connection = connection
+        self.base_url = base_url
+
+    def _call(self, method: str, *args: Any) -> None:
+        self._connection.send((method, args))
+        error = self._connection.recv()
+        if error is not None:
+            raise RuntimeError(f"emulator process: {method} failed: {error}")
+
+    def script(self, provider: str, steps: Sequence[str | None]) -> None:
+        """``Emulator.script`` in the emulator's process."""
+        self._call("script", provider, list(steps))
+
+    def clear_faults(self) -> None:
+        """``Emulator.clear_faults`` in the emulator's process."""
+        self._call("clear_faults")
+
+
+def _serve_scripted_emulator(connection: Any) -> None:
+    """Child process: run an emulator and apply the parent's fault calls until told to stop."""
+    from langchain_cerebras_router.testing import Emulator
+
+    with Emulator() as emulator:
+        connection.send(emulator.base_url)
+        while True:
+            message = connection.recv()
+            if message is None:
+                return
+            method, args = message
+            try:
+                getattr(emulator, method)(*args)
+            except Exception as exc:  # reported to the parent, which raises
+                connection.send(repr(exc))
+            else:
+                connection.send(None)
+
+
+@contextlib.contextmanager
+def scripted_emulator_process(startup_timeout: float = 30.0) -> Iterator[ScriptedEmulator]:
+    """:func:`emulator_process` for benchmarks that script faults call by call.
+
+    The emulator runs in a child process (started with ``spawn``), so that, as with
+    :func:`emulator_process`, it never holds the measured client's GIL; ``script`` and
+    ``clear_faults`` are forwarded to it over a pipe.
+    """
+    context = multiprocessing.get_context("spawn")
+    parent_end, child_end = context.Pipe()
+    process = context.Process(target=_serve_scripted_emulator, args=(child_end,), daemon=True)
+    process.start()
+    try:
+        if not parent_end.poll(startup_timeout):
+            msg = "the scripted emulator process did not start"
+            raise RuntimeError(msg)
+        yield ScriptedEmulator(parent_end, parent_end.recv())
+    finally:
+        with contextlib.suppress(OSError):
+            parent_end.send(None)
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+        parent_end.close()
 
 
 def _await_url(process: subprocess.Popen[str], timeout: float) -> str | None:

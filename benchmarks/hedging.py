@@ -1,7 +1,7 @@
 """(f) Hedging: the first route is slow to its first token on 10% of calls.
 
-An in-process emulator answers the Cerebras route late on every tenth call
-(``slow_first_token:1.0`` through ``emu.script``); the Groq route is always healthy. Two
+An emulator in its own process answers the Cerebras route late on every tenth call
+(``slow_first_token:1.0`` through its ``script``); the Groq route is always healthy. Two
 routers over the same two routes (priority ``ultimate_speed``, Cerebras first) run
 round-robin with direct calls to the Groq route: one router without hedging, one with
 ``hedge_after=0.1`` (start Groq when Cerebras has not answered within 100 ms). Sync
@@ -32,6 +32,7 @@ from benchmarks.common import (
     percentile,
     quiet_logging,
     run_async,
+    scripted_emulator_process,
 )
 
 PLAIN = "RoutedChatModel, no hedging"
@@ -204,15 +205,13 @@ def _breakdown(api: str, samples: _Samples, sizes: _Sizes) -> str:
 
 def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
     """Measure p50/p99 with and without hedging on a route that is sometimes slow."""
-    from langchain_cerebras_router.testing import Emulator
-
     sizes = _sizes(quick, tiny)
     rows: list[dict[str, Any]] = []
     targets: list[Target] = []
     series: dict[str, list[float]] = {}
     notes: list[str] = []
     results: dict[str, _Samples] = {}
-    with Emulator() as emu, quiet_logging("langchain_cerebras_router"):
+    with scripted_emulator_process() as emu, quiet_logging("langchain_cerebras_router"):
         for api in ("invoke", "ainvoke"):
             models = _contenders(emu, sizes.hedge_after)
             emu.clear_faults()
@@ -297,7 +296,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
                 f"take turns, so each connection is reused after {EVERY} rounds like the "
                 "router's Groq member, which only carries the hedges"
             ),
-            "emulator": "in-process, no added latency",
+            "emulator": "own process, no added latency",
         },
         notes=[
             "The target is met when the ratio is <= 1: hedged p99 within the hedge delay "
