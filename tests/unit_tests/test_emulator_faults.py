@@ -185,8 +185,10 @@ def test_reset_after_without_stream(cerebras: cerebras_sdk.Cerebras) -> None:
 
 
 def test_stall_then_close(emu: Emulator, cerebras: cerebras_sdk.Cerebras) -> None:
-    stream = _create(cerebras, "stall:2:0.2", stream=True)
+    # The clock starts before the request: the server's stall may begin before the SDK
+    # hands the stream over, so only the request's whole life must include it.
     started = time.perf_counter()
+    stream = _create(cerebras, "stall:2:0.2", stream=True)
     received: list[str] = []
     with pytest.raises(STREAM_BREAKS):
         _consume(stream, received)
@@ -303,13 +305,14 @@ def test_slow_first_token(emu: Emulator, cerebras: cerebras_sdk.Cerebras) -> Non
     started = time.perf_counter()
     _create(cerebras, "slow_first_token:0.2")
     assert time.perf_counter() - started >= 0.2
+    requested = time.perf_counter()  # the delay may start before the SDK returns the stream
     stream = _create(cerebras, "slow_first_token:0.2", stream=True)
-    started = time.perf_counter()
+    opened = time.perf_counter()
     iterator = iter(stream)
     next(iterator)  # the role chunk is not delayed
-    role_at = time.perf_counter() - started
+    role_at = time.perf_counter() - opened
     next(iterator)
-    assert time.perf_counter() - started >= 0.2 > role_at
+    assert time.perf_counter() - requested >= 0.2 > role_at
     assert emu.requests[-1].fault == "slow_first_token:0.2"
 
 
