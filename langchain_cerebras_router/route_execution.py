@@ -149,8 +149,12 @@ class CallContext:
         """
         if not self.streaming:
             return attempt_timeout
-        limits = [t for t in (attempt_timeout, self.stall_timeout) if t]
-        return max(limits) if limits else None
+        stall = self.stall_timeout
+        if not stall:
+            return attempt_timeout or None
+        if not attempt_timeout:
+            return stall
+        return max(attempt_timeout, stall)
 
     def kwargs_for_attempt(self, ticket: AttemptTicket) -> dict[str, Any]:
         """The member kwargs of ``ticket``'s attempt, with its per-request timeout."""

@@ -58,6 +58,24 @@ def test_stream_members_read_for_the_longer_of_attempt_and_stall() -> None:
     assert ctx.member_bounds_attempt(route(), 90.0)
 
 
+@pytest.mark.parametrize(
+    ("streaming", "attempt", "stall", "read"),
+    [
+        (False, 5.0, 60.0, 5.0),  # invoke: the attempt timeout, whatever the stall timeout
+        (False, None, 60.0, None),
+        (True, 5.0, None, 5.0),  # no stall timeout: the attempt timeout
+        (True, 0.0, None, None),  # zero means unset, as for the router's own fields
+        (True, None, 60.0, 60.0),  # no attempt timeout: the stall timeout
+        (True, None, None, None),
+        (True, 90.0, 0.0, 90.0),
+    ],
+)
+def test_member_read_timeout_when_one_bound_is_missing(
+    streaming: bool, attempt: float | None, stall: float | None, read: float | None
+) -> None:
+    assert context(streaming=streaming, stall=stall).member_read_timeout(attempt) == read
+
+
 def test_stream_stalls_are_left_to_the_member_whatever_the_clock_reads() -> None:
     # The attempt's timeout is kept as decided, not recomputed from clock readings (for
     # these two starts, (started + 60) - started is not 60 in floating point), so a
