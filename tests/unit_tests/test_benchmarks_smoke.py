@@ -167,3 +167,21 @@ def test_router_bookkeeping_measures_every_api(capsys: pytest.CaptureFixture[str
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["invoke", "stream", "ainvoke", "astream"]
     assert all("added" in line for line in lines[1:])
+
+
+def test_scripted_emulator_process_applies_scripts_and_reports_errors() -> None:
+    """The (f) emulator runs in its own process; its fault calls reach it, and fail loudly."""
+    import httpx
+
+    from benchmarks.common import scripted_emulator_process
+
+    with scripted_emulator_process() as emulator:
+        emulator.script("cerebras", ["status:503", None])
+        body = {"model": "llama3.1-8b", "messages": [{"role": "user", "content": "hi"}]}
+        headers = {"Authorization": "Bearer bench-key"}
+        url = emulator.base_url + "/v1/chat/completions"
+        assert httpx.post(url, json=body, headers=headers).status_code == 503
+        assert httpx.post(url, json=body, headers=headers).status_code == 200
+        emulator.clear_faults()
+        with pytest.raises(RuntimeError, match="script failed"):
+            emulator.script("nowhere", [None])
