@@ -299,7 +299,7 @@ class ChatCerebras(BaseChatModel):
 
     _sync_clients: dict[tuple[Any, ...], Cerebras] = PrivateAttr(default_factory=dict)
     _async_clients: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, tuple[tuple[Any, ...], AsyncCerebras]
+        asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncCerebras]
     ] = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -432,17 +432,25 @@ class ChatCerebras(BaseChatModel):
         return client
 
     def _async_client(self) -> AsyncCerebras:
+        # Per event loop (an httpx pool belongs to one loop), then per configuration like
+        # the sync cache: copies share both (the router's copy with SDK retries off and
+        # the original, used in turn on one loop, must not rebuild each other's client).
         config = self._client_config()
         loop = asyncio.get_running_loop()
-        cached = self._async_clients.get(loop)
-        if cached is not None and cached[0] == config:
-            return cached[1]
-        with self._client_lock:
-            http_client = self.http_async_client or DefaultAsyncHttpxClient(
-                verify=shared_ssl_context()
-            )
-            client = AsyncCerebras(**self._client_kwargs(), http_client=http_client)
-            self._async_clients[loop] = (config, client)
+        per_loop = self._async_clients.get(loop)
+        client = per_loop.get(config) if per_loop is not None else None
+        if client is None:
+            with self._client_lock:
+                per_loop = self._async_clients.setdefault(loop, {})
+                client = per_loop.get(config)
+                if client is None:
+                    http_client = self.http_async_client or DefaultAsyncHttpxClient(
+                        verify=shared_ssl_context()
+                    )
+                    client = AsyncCerebras(**self._client_kwargs(), http_client=http_client)
+                    if len(per_loop) >= 8:
+                        per_loop.clear()
+                    per_loop[config] = client
         return client
 
     def warm_up(self) -> float:

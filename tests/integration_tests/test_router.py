@@ -868,3 +868,34 @@ def test_router_attempts_reach_a_recording_monitor(emulator: Emulator) -> None:
     ]
     (stats,) = monitor.stats(provider="cerebras")
     assert stats.calls == 2
+
+
+def test_a_model_used_directly_and_as_a_route_keeps_one_client_each(
+    emulator: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The router's copy of a member (SDK retries off) shares the member's client caches.
+
+    An app that calls its ChatCerebras directly and through a router on one event loop
+    gets one async client per configuration, not a new client (and connection pool) on
+    every switch.
+    """
+    from langchain_cerebras_router import chat_models
+
+    built: list[int] = []
+
+    class CountingAsyncCerebras(chat_models.AsyncCerebras):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            built.append(kwargs["max_retries"])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(chat_models, "AsyncCerebras", CountingAsyncCerebras)
+    llm = cerebras(emulator, max_retries=2)
+    model = RoutedChatModel(routes={"cerebras": llm, "groq": groq(emulator)})
+
+    async def alternate() -> None:
+        for _ in range(3):
+            await llm.ainvoke("hi")
+            await model.ainvoke("hi", priority="ultimate_speed")
+
+    asyncio.run(alternate())
+    assert sorted(built) == [0, 2]

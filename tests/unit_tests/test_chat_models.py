@@ -689,6 +689,30 @@ def test_async_client_per_event_loop(fake: FakeCerebras, built: dict[str, int]) 
     assert built == {"sync": 0, "async": 2}
 
 
+def test_copies_with_another_config_keep_their_own_clients(
+    fake: FakeCerebras, built: dict[str, int]
+) -> None:
+    """A model and its copy (the router's, with SDK retries off) share the client caches.
+
+    Used in turn, each keeps its own client: one per configuration (and per event loop),
+    not a new client and connection pool on every switch.
+    """
+    llm = fake.chat_model(max_retries=2)
+    copy = llm.model_copy(update={"max_retries": 0})
+
+    async def alternate() -> None:
+        for _ in range(3):
+            await llm.ainvoke("hi")
+            await copy.ainvoke("hi")
+
+    asyncio.run(alternate())
+    for _ in range(3):
+        llm.invoke("hi")
+        copy.invoke("hi")
+    assert built == {"sync": 2, "async": 2}
+    assert len(fake.chat_requests) == 12
+
+
 def test_no_network_io_at_construction(fake: FakeCerebras) -> None:
     llm = fake.chat_model()
     assert fake.requests == []
