@@ -9,7 +9,6 @@ import hashlib
 import json
 import logging
 import threading
-import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -39,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from typing_extensions import Self
 
 from langchain_cerebras_router.errors import translate_stream_exception, truncated_stream_error
-from langchain_cerebras_router.http_clients import shared_ssl_context
+from langchain_cerebras_router.http_clients import PerLoopCache, shared_ssl_context
 from langchain_cerebras_router.message_conversion import (
     StreamChunkConverter,
     chat_result_from_completion,
@@ -298,9 +297,9 @@ class ChatCerebras(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
 
     _sync_clients: dict[tuple[Any, ...], Cerebras] = PrivateAttr(default_factory=dict)
-    _async_clients: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, dict[tuple[Any, ...], AsyncCerebras]
-    ] = PrivateAttr(default_factory=weakref.WeakKeyDictionary)
+    _async_clients: PerLoopCache[dict[tuple[Any, ...], AsyncCerebras]] = PrivateAttr(
+        default_factory=PerLoopCache
+    )
     _client_lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @model_validator(mode="before")
@@ -398,10 +397,16 @@ class ChatCerebras(BaseChatModel):
     # ----------------------------------------------------------------------------------
 
     def _client_config(self) -> tuple[Any, ...]:
+        """What an SDK client is built from: the key of the client caches (shared by copies)."""
         # A digest, so the key itself never sits in a cache key (reprs, tracebacks).
         secret = _key_digest(self.api_key.get_secret_value()) if self.api_key else None
         headers = tuple(sorted(self.default_headers.items())) if self.default_headers else ()
-        return (secret, self.base_url, self.timeout, self.max_retries, headers)
+        timeout: Any = self.timeout
+        if isinstance(timeout, httpx.Timeout):  # not hashable
+            timeout = tuple(sorted(timeout.as_dict().items()))
+        # The given HTTP clients by identity: a copy given its own must not get the original's.
+        http_clients = (id(self.http_client), id(self.http_async_client))
+        return (secret, self.base_url, timeout, self.max_retries, headers, http_clients)
 
     def _client_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -441,7 +446,7 @@ class ChatCerebras(BaseChatModel):
         client = per_loop.get(config) if per_loop is not None else None
         if client is None:
             with self._client_lock:
-                per_loop = self._async_clients.setdefault(loop, {})
+                per_loop = self._async_clients.get(loop) or self._async_clients.set(loop, {})
                 client = per_loop.get(config)
                 if client is None:
                     http_client = self.http_async_client or DefaultAsyncHttpxClient(

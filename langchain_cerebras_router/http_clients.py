@@ -9,7 +9,10 @@
   builds its client at construction) breaks when used from a second event loop after
   the first has closed (``asyncio.run`` twice, per-test loops, sync code calling
   ``asyncio.run`` per request): pooled connections belong to the dead loop. With this
-  transport each loop gets its own pool, dropped with the loop.
+  transport each loop gets its own pool, dropped once the loop has closed.
+* :class:`PerLoopCache` — what both of the above keep per event loop. A pool holds its
+  loop (through its connections), so a ``WeakKeyDictionary`` keyed by the loop would
+  never let go of it; this cache drops the entries of closed loops instead.
 """
 
 from __future__ import annotations
@@ -17,18 +20,74 @@ from __future__ import annotations
 import asyncio
 import functools
 import ssl
-import weakref
-from typing import Any
+import threading
+from typing import Any, Generic, TypeVar
 
 import httpx
 
-__all__ = ["PerLoopAsyncTransport", "shared_ssl_context"]
+__all__ = ["PerLoopAsyncTransport", "PerLoopCache", "shared_ssl_context"]
+
+V = TypeVar("V")
 
 
 @functools.cache
 def shared_ssl_context() -> ssl.SSLContext:
     """The TLS context every client built by this package uses (created on first use)."""
     return httpx.create_ssl_context()
+
+
+class PerLoopCache(Generic[V]):
+    """One value per event loop, kept until the loop is closed.
+
+    Values bound to a loop (clients, connection pools) reference it, so keying them
+    weakly by the loop would keep every finished loop, its pool and its sockets alive
+    for good. Here a new entry first drops the entries of closed loops: code calling
+    ``asyncio.run`` per request keeps at most the last finished loop's entry, whose
+    connections are then closed by the garbage collector.
+
+    Example:
+        .. code-block:: python
+
+            import asyncio
+
+            from langchain_cerebras_router.http_clients import PerLoopCache
+
+            cache: PerLoopCache[str] = PerLoopCache()
+
+
+            async def remember() -> str:
+                loop = asyncio.get_running_loop()
+                return cache.get(loop) or cache.set(loop, "built once for this loop")
+
+
+            asyncio.run(remember())
+            asyncio.run(remember())
+            print(len(cache))  # 1: the first loop's entry went when the second arrived
+    """
+
+    def __init__(self) -> None:
+        self._values: dict[asyncio.AbstractEventLoop, V] = {}
+        self._lock = threading.Lock()
+
+    def get(self, loop: asyncio.AbstractEventLoop) -> V | None:
+        """The value stored for ``loop``, if any."""
+        return self._values.get(loop)
+
+    def set(self, loop: asyncio.AbstractEventLoop, value: V) -> V:
+        """Store ``value`` for ``loop`` (dropping closed loops' entries); returns it."""
+        with self._lock:
+            for closed in [other for other in self._values if other.is_closed()]:
+                del self._values[closed]
+            self._values[loop] = value
+        return value
+
+    def pop(self, loop: asyncio.AbstractEventLoop) -> V | None:
+        """Remove and return the value stored for ``loop``."""
+        with self._lock:
+            return self._values.pop(loop, None)
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 class PerLoopAsyncTransport(httpx.AsyncBaseTransport):
@@ -64,16 +123,13 @@ class PerLoopAsyncTransport(httpx.AsyncBaseTransport):
     def __init__(self, **transport_kwargs: Any) -> None:
         transport_kwargs.setdefault("verify", shared_ssl_context())
         self._kwargs = transport_kwargs
-        self._pools: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, httpx.AsyncHTTPTransport
-        ] = weakref.WeakKeyDictionary()
+        self._pools: PerLoopCache[httpx.AsyncHTTPTransport] = PerLoopCache()
 
     def _pool(self) -> httpx.AsyncHTTPTransport:
         loop = asyncio.get_running_loop()
         pool = self._pools.get(loop)
         if pool is None:
-            pool = httpx.AsyncHTTPTransport(**self._kwargs)
-            self._pools[loop] = pool
+            pool = self._pools.set(loop, httpx.AsyncHTTPTransport(**self._kwargs))
         return pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
@@ -81,8 +137,8 @@ class PerLoopAsyncTransport(httpx.AsyncBaseTransport):
         return await self._pool().handle_async_request(request)
 
     async def aclose(self) -> None:
-        """Close the running loop's pool (pools of finished loops go with their loop)."""
+        """Close the running loop's pool (pools of closed loops are dropped as they go)."""
         loop = asyncio.get_running_loop()
-        pool = self._pools.pop(loop, None)
+        pool = self._pools.pop(loop)
         if pool is not None:
             await pool.aclose()

@@ -713,6 +713,26 @@ def test_copies_with_another_config_keep_their_own_clients(
     assert len(fake.chat_requests) == 12
 
 
+def test_an_httpx_timeout_object_is_accepted(fake: FakeCerebras) -> None:
+    llm = fake.chat_model(timeout=httpx.Timeout(10.0, connect=2.0))
+    assert llm.invoke("hi").content == Answer().content
+    assert asyncio.run(llm.ainvoke("hi")).content == Answer().content
+
+
+def test_a_copy_given_its_own_http_clients_uses_them(fake: FakeCerebras) -> None:
+    llm = fake.chat_model()
+    llm.invoke("hi")
+    asyncio.run(llm.ainvoke("hi"))
+    other = FakeCerebras()
+    copy = llm.model_copy(
+        update={"http_client": other.client(), "http_async_client": other.async_client()}
+    )
+    copy.invoke("hi")
+    asyncio.run(copy.ainvoke("hi"))
+    assert len(other.chat_requests) == 2
+    assert len(fake.chat_requests) == 2
+
+
 def test_no_network_io_at_construction(fake: FakeCerebras) -> None:
     llm = fake.chat_model()
     assert fake.requests == []
