@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -313,6 +314,36 @@ def _hedge_due(ctx: CallContext, hedge_at: float | None, in_flight: int) -> bool
     return True
 
 
+class _StoppingError:
+    """An error that stops failover (e.g. a 400), held while another attempt still runs.
+
+    With a hedge in flight, one route refusing the request (peers.md: a second provider
+    rejecting what the first accepts) must not fail a call that the other route can still
+    answer. The error is raised once nothing is left running; the first one is kept.
+    """
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: BaseException | None = None
+
+    @contextlib.contextmanager
+    def held_while(self, others_running: bool) -> Iterator[None]:
+        """Hold an ``Exception`` raised inside while ``others_running``; re-raise otherwise."""
+        try:
+            yield
+        except Exception as exc:
+            if not others_running:
+                raise
+            if self.error is None:
+                self.error = exc
+
+    def raise_if_held(self) -> None:
+        """Raise the held error, if any (every attempt has ended without an answer)."""
+        if self.error is not None:
+            raise self.error
+
+
 # ======================================================================================
 # Sync
 # ======================================================================================
@@ -368,10 +399,13 @@ def _watch_in_threads(
     Returns the first attempt to produce its event, or ``None`` when every attempt
     started here failed over (the caller then chooses the next step). Attempts that
     lose, or outlive their timeout, are abandoned: their threads are not waited for.
+    An error that stops failover (a 400) on one attempt while another is still running
+    waits for that other one (:class:`_StoppingError`): only if it fails too is it raised.
     """
     plan = ctx.plan
     pool = attempt_executor()
     inflight: dict[concurrent.futures.Future[T], AttemptTicket] = {}
+    stopping = _StoppingError()
 
     def launch(route: Route, *, hedge: bool, timeout: float | None) -> None:
         ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
@@ -398,20 +432,18 @@ def _watch_in_threads(
             if error is None:
                 abandon_all("another route answered first")
                 return ticket, future.result()
-            try:
+            with stopping.held_while(bool(inflight)):
                 fail_attempt(ctx, ticket, error)
-            except BaseException:
-                abandon_all("the call failed")
-                raise
         for future in _timed_out(inflight, plan.clock()):
             ticket = inflight.pop(future)
             ticket.cancelled = True
             future.cancel()
             fail_attempt(ctx, ticket, attempt_timeout_error(ticket, what))
-        if _hedge_due(ctx, hedge_at, len(inflight)):
+        if _hedge_due(ctx, hedge_at, len(inflight)) and not stopping.error:
             hedge = plan.next_route_now()
             if hedge is not None:
                 launch(hedge, hedge=True, timeout=plan.timeout_for_attempt())
+    stopping.raise_if_held()
     return None
 
 
@@ -544,6 +576,7 @@ async def _watch_in_tasks(
     """:func:`_watch_in_threads` with tasks: the losers are cancelled, not abandoned."""
     plan = ctx.plan
     inflight: dict[asyncio.Task[T], AttemptTicket] = {}
+    stopping = _StoppingError()
 
     def launch(route: Route, *, hedge: bool, timeout: float | None) -> None:
         ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
@@ -574,23 +607,21 @@ async def _watch_in_tasks(
                 if error is None:
                     await abandon_all("another route answered first")
                     return ticket, task.result()
-                try:
+                with stopping.held_while(bool(inflight)):
                     fail_attempt(ctx, ticket, error)
-                except BaseException:
-                    await abandon_all("the call failed")
-                    raise
             for task in _timed_out(inflight, plan.clock()):
                 ticket = inflight.pop(task)
                 ticket.cancelled = True
                 task.cancel()
                 fail_attempt(ctx, ticket, attempt_timeout_error(ticket, what))
-            if _hedge_due(ctx, hedge_at, len(inflight)):
+            if _hedge_due(ctx, hedge_at, len(inflight)) and not stopping.error:
                 hedge = await plan.anext_route_now()
                 if hedge is not None:
                     launch(hedge, hedge=True, timeout=plan.timeout_for_attempt())
     except asyncio.CancelledError:
         await abandon_all("the call was cancelled")
         raise
+    stopping.raise_if_held()
     return None
 
 

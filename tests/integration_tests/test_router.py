@@ -322,6 +322,35 @@ def test_sync_hedged_stream(emulator: Emulator) -> None:
     assert routing["route"] == "groq" and routing["hedged"]
 
 
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_a_hedge_refused_with_400_leaves_the_first_route_to_answer(
+    emulator: Emulator, mode: str
+) -> None:
+    """A 400 from the hedge is that route refusing, not the call failing (peers.md #6)."""
+    model = router(emulator, hedge_after=0.05, timeout=5.0)
+    emulator.inject(Fault.slow_first_token(0.4), provider="cerebras")
+    emulator.inject(Fault.status(400), provider="groq")
+    message = model.invoke("hi") if mode == "invoke" else asyncio.run(model.ainvoke("hi"))
+    routing = message.response_metadata["routing"]
+    assert routing["route"] == "cerebras" and routing["hedged"]
+    outcomes = [(a["route"], a["outcome"], a.get("failure_kind")) for a in routing["attempts"]]
+    assert outcomes == [("groq", "failed", "bad_request"), ("cerebras", "answered", None)]
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_a_held_400_is_raised_once_no_attempt_is_left(emulator: Emulator, mode: str) -> None:
+    """The hedge's 400 waits for the first route; that one times out: the 400 is raised."""
+    model = router(emulator, hedge_after=0.05, timeout=0.4)
+    emulator.inject(Fault.slow_first_token(2), provider="cerebras")
+    emulator.inject(Fault.status(400), provider="groq")
+    with pytest.raises(Exception, match="400") as info:
+        if mode == "invoke":
+            model.invoke("hi")
+        else:
+            asyncio.run(model.ainvoke("hi"))
+    assert type(info.value).__name__ == "BadRequestError"
+
+
 async def test_hedge_delay_from_measured_p95(emulator: Emulator) -> None:
     clock = FakeClock()
     health = InMemoryHealthStore(clock=clock)
