@@ -54,6 +54,7 @@ __all__ = [
     "AttemptTicket",
     "AttemptTimeoutError",
     "CallContext",
+    "abandon_attempt",
     "arace_to_first_event",
     "arun_invoke",
     "async_timeout",
@@ -259,6 +260,13 @@ def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) ->
         raise exc
 
 
+def abandon_attempt(ctx: CallContext, ticket: AttemptTicket, why: str) -> None:
+    """Record an attempt the router gave up (neither success nor fault; frees its probe)."""
+    ticket.cancelled = True
+    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+    AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
+
+
 def attempt_timeout_error(ticket: AttemptTicket, what: str) -> AttemptTimeoutError:
     """The error of an attempt that gave no ``what`` (answer, first chunk) in time."""
     waited = ticket.timeout or 0.0
@@ -416,8 +424,7 @@ def _watch_in_threads(
             ticket.cancelled = True
             if not future.cancel() and future.done() and future.exception() is None and close:
                 close(future.result())
-            plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
-            AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
+            abandon_attempt(ctx, ticket, why)
         inflight.clear()
 
     launch(first, hedge=False, timeout=timeout)
@@ -557,6 +564,9 @@ async def arace_to_first_event(
             except TimeoutError as exc:
                 error = attempt_timeout_error(ticket, what).with_traceback(exc.__traceback__)
                 fail_attempt(ctx, ticket, error)
+            except asyncio.CancelledError:
+                abandon_attempt(ctx, ticket, "the call was cancelled")  # frees a probe slot
+                raise
             except Exception as exc:
                 fail_attempt(ctx, ticket, exc)
     finally:
@@ -588,8 +598,7 @@ async def _watch_in_tasks(
             if task.done() and not task.cancelled() and task.exception() is None and close:
                 await close(task.result())
             task.cancel()
-            plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
-            AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
+            abandon_attempt(ctx, ticket, why)
         inflight.clear()
         await plan.aflush()
 

@@ -30,10 +30,10 @@ from langchain_cerebras_router.failover import PartialStreamError, Route, is_com
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
-    AttemptCancelledError,
     AttemptTicket,
     AttemptTimeoutError,
     CallContext,
+    abandon_attempt,
     arace_to_first_event,
     async_timeout,
     attempt_executor,
@@ -175,11 +175,9 @@ class _StreamTally:
         )
 
 
-def _caller_left(ctx: CallContext, ticket: AttemptTicket) -> None:
+def _caller_left(ctx: CallContext, ticket: AttemptTicket, why: str) -> None:
     """Record a stream the caller stopped reading before its end (neither success nor fault)."""
-    why = "the caller stopped reading"
-    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why)
-    AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
+    abandon_attempt(ctx, ticket, why)
 
 
 def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
@@ -225,7 +223,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     except GeneratorExit:
         _close(opened)
         if not tally.done:
-            _caller_left(ctx, ticket)
+            _caller_left(ctx, ticket, "the caller stopped reading")
         raise
     except Exception as exc:
         _close(opened)
@@ -388,11 +386,14 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     except GeneratorExit:
         await _aclose(opened)
         if not tally.done:
-            _caller_left(ctx, ticket)
+            _caller_left(ctx, ticket, "the caller stopped reading")
         await ctx.plan.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
+        if not tally.done:
+            _caller_left(ctx, ticket, "the call was cancelled")
+        await ctx.plan.aflush()
         raise
     except Exception as exc:
         await _aclose(opened)

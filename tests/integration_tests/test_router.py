@@ -928,3 +928,54 @@ def test_a_model_used_directly_and_as_a_route_keeps_one_client_each(
 
     asyncio.run(alternate())
     assert sorted(built) == [0, 2]
+
+
+def _half_open_router(emulator: Emulator) -> tuple[RoutedChatModel, InMemoryHealthStore]:
+    """A router whose Cerebras breaker is half-open: its next call is the probe."""
+    health = InMemoryHealthStore(BreakerConfig(failure_threshold=1, open_seconds=0.05))
+    model = router(emulator, health=health, timeout=5.0, max_retries=0)
+    emulator.inject(Fault.status(503), provider="cerebras")
+    model.invoke("hi")  # Cerebras fails (Groq answers): the breaker opens
+    time.sleep(0.1)
+    return model, health
+
+
+def test_a_cancelled_async_call_frees_its_probe_slot(emulator: Emulator) -> None:
+    """``asyncio.wait_for`` around a probe call: the next call may probe again at once."""
+    model, health = _half_open_router(emulator)
+    emulator.inject(Fault.slow_first_token(2.0), provider="cerebras")
+
+    async def cancelled() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(model.ainvoke("hi"), 0.2)
+
+    asyncio.run(cancelled())
+    assert health.snapshot("cerebras").probes_in_flight == 0
+    emulator.clear_faults()
+    assert answered_by(model.invoke("hi")) == "cerebras"
+
+
+def test_a_cancelled_async_stream_frees_its_probe_slot(emulator: Emulator) -> None:
+    """A task consuming a probe stream is cancelled after its first chunks."""
+    model, health = _half_open_router(emulator)
+    emulator.inject(Fault.stall(after_chunks=2, seconds=3), provider="cerebras")
+
+    async def cancelled() -> int:
+        received: list[Any] = []
+
+        async def consume() -> None:
+            async for chunk in model.astream("hi"):
+                received.append(chunk)
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return len(received)
+
+    assert asyncio.run(cancelled()) >= 1  # cancelled after its commit point
+    snapshot = health.snapshot("cerebras")
+    assert snapshot.probes_in_flight == 0 and snapshot.consecutive_failures == 1
+    emulator.clear_faults()
+    assert answered_by(model.invoke("hi")) == "cerebras"
