@@ -155,7 +155,12 @@ class RouteInfo:
 
 @runtime_checkable
 class RoutingPolicy(Protocol):
-    """Orders routes for one call. Must return every route name exactly once."""
+    """Orders routes for one call. Must return every route name exactly once.
+
+    The router asks the policy on every call, unless the policy has a true ``static``
+    attribute: its order then depends only on the routes and the priority, and the
+    router keeps it per priority (as it does for `PriorityPolicy`).
+    """
 
     def order(self, routes: Sequence[RouteInfo], priority: str) -> list[str]:
         """Return the names of ``routes`` in the order to try them for ``priority``."""
@@ -178,6 +183,9 @@ class PriorityPolicy:
             routes = [RouteInfo("g", "groq"), RouteInfo("c", "cerebras")]
             assert PriorityPolicy().order(routes, "ultimate_speed") == ["c", "g"]
     """
+
+    #: The order depends only on the routes and the priority (routers keep it).
+    static = True
 
     def __init__(self, table: Mapping[str, Sequence[str]] | None = None) -> None:
         merged: dict[Priority, tuple[str, ...]] = dict(DEFAULT_PROVIDER_ORDER)
@@ -218,6 +226,11 @@ class FastestFirstPolicy:
         self, measured_tokens_per_second: Callable[[str], float | None] | None = None
     ) -> None:
         self.measured_tokens_per_second = measured_tokens_per_second
+
+    @property
+    def static(self) -> bool:
+        """Only advertised speeds (no measurements): the order never changes."""
+        return self.measured_tokens_per_second is None
 
     def _speed(self, route: RouteInfo) -> float | None:
         if self.measured_tokens_per_second is not None:

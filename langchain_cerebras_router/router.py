@@ -327,11 +327,13 @@ class RoutedChatModel(BaseChatModel):
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         """LangSmith params of the route the policy tries first for this call.
 
-        They depend only on the priority, ``stop`` and a per-call ``model``, so they are
-        computed once per combination.
+        With a static policy they depend only on the priority, ``stop`` and a per-call
+        ``model``, so they are computed once per combination.
         """
         priority = kwargs.get("priority") or self.priority
         model = kwargs.get("model")
+        if not getattr(self.policy, "static", False):  # the first route may change
+            return self._compute_ls_params(stop, priority=priority, model=model)
         key = (priority, tuple(stop) if stop else None, str(model) if model else None)
         known: dict[Any, LangSmithParams] = self._private()["_ls_params"]
         cached = known.get(key)
@@ -378,7 +380,8 @@ class RoutedChatModel(BaseChatModel):
             ]
             by_name = {r.name: r for r in self._route_list}
             order = [by_name[name] for name in self.policy.order(infos, key)]
-            orders[key] = order
+            if getattr(self.policy, "static", False):  # else asked again on every call
+                orders[key] = order
         return order
 
     # ------------------------------------------------------------------ per-call priority

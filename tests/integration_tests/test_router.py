@@ -29,6 +29,7 @@ from langchain_cerebras_router import (
     RoutedChatModel,
 )
 from langchain_cerebras_router.health import BreakerConfig
+from langchain_cerebras_router.policy import FastestFirstPolicy, PriorityPolicy
 from langchain_cerebras_router.testing import Emulator, Fault
 
 
@@ -979,3 +980,28 @@ def test_a_cancelled_async_stream_frees_its_probe_slot(emulator: Emulator) -> No
     assert snapshot.probes_in_flight == 0 and snapshot.consecutive_failures == 1
     emulator.clear_faults()
     assert answered_by(model.invoke("hi")) == "cerebras"
+
+
+def test_a_policy_with_measured_speeds_is_asked_on_every_call(emulator: Emulator) -> None:
+    measured: dict[str, float] = {}
+    model = router(emulator, policy=FastestFirstPolicy(measured.get), priority="balanced")
+    assert answered_by(model.invoke("hi")) == "cerebras"  # advertised: Cerebras faster
+    assert model._get_ls_params()["ls_provider"] == "cerebras"
+    measured.update({"cerebras": 10.0, "groq": 500.0})  # measured: Groq now faster
+    assert answered_by(model.invoke("hi")) == "groq"
+    assert model._get_ls_params()["ls_provider"] == "groq"
+
+
+def test_a_static_policy_is_asked_once_per_priority(emulator: Emulator) -> None:
+    asked: list[str] = []
+
+    class CountingPolicy(PriorityPolicy):
+        def order(self, routes: Any, priority: str) -> list[str]:
+            asked.append(priority)
+            return super().order(routes, priority)
+
+    model = router(emulator, policy=CountingPolicy())
+    for _ in range(3):
+        model.invoke("hi")
+        model.invoke("hi", priority="speed")
+    assert asked == ["ultimate_speed", "speed"]
