@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from langchain_cerebras_router.errors import (
         InvalidMessagesError,
         InvalidToolChoiceError,
+        MalformedResponseError,
         MalformedStreamError,
         StreamInterruptedError,
         StreamTimeoutError,
@@ -37,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "ChatCerebras": "langchain_cerebras_router.chat_models",
     "InvalidMessagesError": "langchain_cerebras_router.errors",
     "InvalidToolChoiceError": "langchain_cerebras_router.errors",
+    "MalformedResponseError": "langchain_cerebras_router.errors",
     "MalformedStreamError": "langchain_cerebras_router.errors",
     "StreamInterruptedError": "langchain_cerebras_router.errors",
     "StreamTimeoutError": "langchain_cerebras_router.errors",
@@ -60,6 +62,7 @@ __all__ = [
     "InMemoryHealthStore",
     "InvalidMessagesError",
     "InvalidToolChoiceError",
+    "MalformedResponseError",
     "MalformedStreamError",
     "ModelCatalogue",
     "PartialStreamError",

@@ -37,7 +37,11 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from langchain_cerebras_router.errors import translate_stream_exception, truncated_stream_error
+from langchain_cerebras_router.errors import (
+    malformed_response_error,
+    translate_stream_exception,
+    truncated_stream_error,
+)
 from langchain_cerebras_router.http_clients import PerLoopCache, shared_ssl_context
 from langchain_cerebras_router.message_conversion import (
     StreamChunkConverter,
@@ -275,7 +279,7 @@ class ChatCerebras(BaseChatModel):
     """Whether the final stream chunk carries ``usage_metadata``."""
     reasoning_effort: Literal["none", "low", "medium", "high"] | None = None
     """Reasoning effort for reasoning models."""
-    reasoning_format: Literal["parsed", "raw", "hidden", "none"] | None = None
+    reasoning_format: Literal["parsed", "text_parsed", "raw", "hidden", "none"] | None = None
     """How reasoning is returned (``parsed`` puts it in ``reasoning_content``)."""
     disable_reasoning: bool | None = None
     """Turn reasoning off on models that support it."""
@@ -551,7 +555,12 @@ class ChatCerebras(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         with _named_errors(call.label):
             raw = _send(self._sync_client(), call)
-            body = cast("Mapping[str, Any]", raw.parse(to=object))
+            try:
+                body = cast("Mapping[str, Any]", raw.parse(to=object))
+            except json.JSONDecodeError as exc:
+                raise malformed_response_error(
+                    exc, label=call.label, response=raw.http_response
+                ) from exc
         return call.result(body, raw.headers)
 
     async def _agenerate(
@@ -564,7 +573,12 @@ class ChatCerebras(BaseChatModel):
         call = self._prepare(messages, stop, kwargs, stream=False)
         with _named_errors(call.label):
             raw = await _asend(self._async_client(), call)
-            body = cast("Mapping[str, Any]", await raw.parse(to=object))
+            try:
+                body = cast("Mapping[str, Any]", await raw.parse(to=object))
+            except json.JSONDecodeError as exc:
+                raise malformed_response_error(
+                    exc, label=call.label, response=raw.http_response
+                ) from exc
         return call.result(body, raw.headers)
 
     def _stream(

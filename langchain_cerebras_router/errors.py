@@ -4,8 +4,9 @@ Two families:
 
 * **Bad input** (``ValueError`` subclasses) raised *before* any network call, with a
   message that says what to fix.
-* **Mid-stream transport failures**, which the Cerebras and Groq SDKs let escape as raw
-  ``httpx`` errors or ``json.JSONDecodeError``. They are re-raised here as subclasses of
+* **Mid-stream transport failures** (and complete answers that are not JSON), which
+  the Cerebras and Groq SDKs let escape as raw ``httpx`` errors or
+  ``json.JSONDecodeError``. They are re-raised here as subclasses of
   the Cerebras SDK's own ``APIConnectionError`` / ``APITimeoutError`` /
   ``APIResponseValidationError``, so callers (and the router) classify them without
   knowing about httpx. Each carries ``failure_kind`` so that
@@ -26,9 +27,11 @@ from cerebras.cloud.sdk import (
 __all__ = [
     "InvalidMessagesError",
     "InvalidToolChoiceError",
+    "MalformedResponseError",
     "MalformedStreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
+    "malformed_response_error",
     "translate_stream_exception",
     "truncated_stream_error",
 ]
@@ -92,6 +95,23 @@ class MalformedStreamError(APIResponseValidationError):
     def __init__(self, message: str, *, response: httpx.Response, chunks_received: int) -> None:
         super().__init__(response=response, body=None, message=message)
         self.chunks_received = chunks_received
+
+
+class MalformedResponseError(APIResponseValidationError):
+    """A complete (non-streamed) answer whose body is not valid JSON: a server fault."""
+
+    failure_kind = "server_error"
+
+
+def malformed_response_error(
+    exc: json.JSONDecodeError, *, label: str, response: httpx.Response
+) -> MalformedResponseError:
+    """The typed error for a 2xx answer that cannot be decoded (``invoke``/``ainvoke``)."""
+    return MalformedResponseError(
+        response=response,
+        body=None,
+        message=f"{label}: malformed response body, not JSON ({exc.msg})",
+    )
 
 
 def truncated_stream_error(

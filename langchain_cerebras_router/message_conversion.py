@@ -463,11 +463,21 @@ class StreamChunkConverter:
             self.finished = True
         usage = body.get("usage") or (body.get("x_groq") or {}).get("usage")
         is_final = bool(finish_reason) or usage is not None or body.get("time_info") is not None
+        logprobs = choice.get("logprobs") if choice else None
         if not (
-            content or additional_kwargs or chunks_of_tool_calls or is_final or delta.get("role")
+            content
+            or additional_kwargs
+            or chunks_of_tool_calls
+            or is_final
+            or delta.get("role")
+            or logprobs
         ):
             return None
         response_metadata: dict[str, Any] = {"model_provider": PROVIDER}
+        if logprobs:
+            # Lists inside merge by concatenation when chunks are added: the merged
+            # message carries every token's logprobs, as invoke's does.
+            response_metadata["logprobs"] = logprobs
         generation_info: dict[str, Any] | None = None
         if is_final:
             final = _final_metadata(body, finish_reason, self._requested_model)

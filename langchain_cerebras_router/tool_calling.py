@@ -83,6 +83,9 @@ def normalize_tool_choice(
         return {"type": "function", "function": {"name": names[0]}}
     if isinstance(tool_choice, str):
         if tool_choice in _CHOICE_KEYWORDS:
+            if not names and _CHOICE_KEYWORDS[tool_choice] == "required":
+                msg = f"tool_choice={tool_choice!r} needs at least one bound tool; none given."
+                raise InvalidToolChoiceError(msg)
             return _CHOICE_KEYWORDS[tool_choice]
         if tool_choice in names:
             return {"type": "function", "function": {"name": tool_choice}}

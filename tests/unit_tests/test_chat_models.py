@@ -42,11 +42,14 @@ from langchain_cerebras_router import chat_models as chat_models_module
 from langchain_cerebras_router.errors import (
     InvalidMessagesError,
     InvalidToolChoiceError,
+    MalformedResponseError,
     MalformedStreamError,
     StreamInterruptedError,
     StreamTimeoutError,
 )
+from langchain_cerebras_router.failures import FailureKind, classify_failure
 from langchain_cerebras_router.strict_schema import StrictSchemaError
+from langchain_cerebras_router.testing import Emulator
 from tests.unit_tests.mock_cerebras import (
     CALL_PATHS,
     MODEL,
@@ -106,6 +109,12 @@ def test_constructor_fields_map_to_the_wire(fake: FakeCerebras) -> None:
     body = fake.last_body
     assert body.pop("messages") == [{"role": "user", "content": "hi"}]
     assert body == {"model": MODEL, "max_completion_tokens": 77, **fields}
+
+
+@pytest.mark.parametrize("reasoning_format", ["parsed", "text_parsed", "raw", "hidden", "none"])
+def test_every_sdk_reasoning_format_is_accepted(fake: FakeCerebras, reasoning_format: str) -> None:
+    fake.chat_model(reasoning_format=reasoning_format).invoke("hi")
+    assert fake.last_body["reasoning_format"] == reasoning_format
 
 
 def test_aliases_are_accepted(fake: FakeCerebras) -> None:
@@ -308,8 +317,18 @@ def test_no_tool_choice_is_not_sent(fake: FakeCerebras) -> None:
         ([get_weather], {"type": "function", "function": {"name": "nope"}}),
         ([get_weather], {"kind": "whatever"}),
         ([get_weather], 3),
+        ([], "required"),
+        ([], "any"),
     ],
-    ids=["unknown_name", "true_with_two_tools", "unknown_dict_name", "bad_dict", "int"],
+    ids=[
+        "unknown_name",
+        "true_with_two_tools",
+        "unknown_dict_name",
+        "bad_dict",
+        "int",
+        "required_without_tools",
+        "any_without_tools",
+    ],
 )
 def test_invalid_tool_choice(fake: FakeCerebras, tools: list[Any], choice: Any) -> None:
     with pytest.raises(InvalidToolChoiceError):
@@ -549,6 +568,18 @@ async def test_malformed_stream_line(path: str) -> None:
     assert isinstance(info.value, APIResponseValidationError)
     assert info.value.chunks_received == 1
     assert LABEL in str(info.value)
+
+
+@pytest.mark.parametrize("path", ["invoke", "ainvoke"])
+async def test_malformed_answer_body_is_a_typed_server_error(emulator: Emulator, path: str) -> None:
+    """A 200 whose body is not JSON: typed and labelled as for streams, not a bare JSON error."""
+    llm = ChatCerebras(api_key="k", base_url=emulator.base_url, model=MODEL, max_retries=0)
+    emulator.inject("malformed_json")
+    with pytest.raises(MalformedResponseError) as info:
+        await run(llm, path)
+    assert isinstance(info.value, APIResponseValidationError)
+    assert str(info.value).startswith(f"cerebras/{MODEL}: malformed response body")
+    assert classify_failure(info.value).kind is FailureKind.SERVER_ERROR
 
 
 @pytest.mark.parametrize("path", CALL_PATHS)

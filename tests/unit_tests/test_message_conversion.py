@@ -382,3 +382,24 @@ async def test_tool_call_with_null_arguments_gets_empty_args(path: str) -> None:
     fake = FakeCerebras(default=Answer(content="", tool_calls=(call,)))
     message = await run(fake.chat_model(), path)
     assert [(tc["name"], tc["args"]) for tc in message.tool_calls] == [("ping", {})]
+
+
+def test_streamed_logprobs_merge_into_one_list_like_invoke() -> None:
+    converter = StreamChunkConverter(requested_model="llama3.1-8b")
+
+    def body(token: str, finish: str | None = None) -> dict[str, Any]:
+        logprobs = {"content": [{"token": token, "logprob": -0.5, "bytes": None,
+                                 "top_logprobs": []}]}  # fmt: skip
+        choice = {"index": 0, "delta": {"content": token}, "logprobs": logprobs,
+                  "finish_reason": finish}  # fmt: skip
+        return {"id": "c1", "model": "llama3.1-8b", "choices": [choice]}
+
+    chunks = [converter.convert(body("Hel")), converter.convert(body("lo", "stop"))]
+    merged = None
+    for chunk in chunks:
+        assert chunk is not None
+        merged = chunk if merged is None else merged + chunk
+    assert merged is not None
+    assert merged.text == "Hello"
+    tokens = [entry["token"] for entry in merged.message.response_metadata["logprobs"]["content"]]
+    assert tokens == ["Hel", "lo"]
