@@ -76,6 +76,13 @@ _executor_lock = threading.Lock()
 _executor: concurrent.futures.ThreadPoolExecutor | None = None
 
 
+#: Threads for watched sync attempts and stall watchers. The pool reuses idle threads and
+#: starts new ones up to this many: an abandoned attempt keeps its thread until its member
+#: returns (a blocking call cannot be interrupted), so a small cap would let stuck members
+#: starve healthy routes, whose queued attempts would time out before they even started.
+ATTEMPT_THREADS = 1024
+
+
 def attempt_executor() -> concurrent.futures.ThreadPoolExecutor:
     """Threads that run sync attempts, so that a stuck attempt can be abandoned."""
     global _executor
@@ -83,7 +90,7 @@ def attempt_executor() -> concurrent.futures.ThreadPoolExecutor:
         with _executor_lock:
             if _executor is None:
                 _executor = concurrent.futures.ThreadPoolExecutor(
-                    max_workers=64, thread_name_prefix="routed-attempt"
+                    max_workers=ATTEMPT_THREADS, thread_name_prefix="routed-attempt"
                 )
     return _executor
 

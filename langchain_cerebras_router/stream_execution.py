@@ -182,7 +182,6 @@ def _caller_left(ctx: CallContext, ticket: AttemptTicket, why: str) -> None:
 
 def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     """A routed sync stream (``_stream``)."""
-    stall = ctx.stall_timeout
 
     def start(route: Route, ticket: AttemptTicket) -> OpenedStream[Iterator[ChatGenerationChunk]]:
         chunks = _member_chunks(ctx, ticket)
@@ -211,13 +210,13 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
             yield chunk
         if opened.ended:
             pass
-        elif stall is None or _member_bounds_stalls(ctx, ticket):
+        elif _member_bounds_stalls(ctx, ticket):
             # The member's HTTP read timeout is the stall timeout: no watcher per chunk.
             for chunk in opened.chunks:
                 tally.add(chunk)
                 yield chunk
         else:
-            for chunk in _watched_for_stalls(opened.chunks, stall, route=ticket.route):
+            for chunk in _watched_for_stalls(opened.chunks, ctx, ticket):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:
@@ -245,26 +244,45 @@ def _check_first_chunk_deadline(ctx: CallContext, ticket: AttemptTicket) -> None
 
 
 def _member_bounds_stalls(ctx: CallContext, ticket: AttemptTicket) -> bool:
-    """Whether the member's own read timeout already equals the stall timeout.
+    """Whether nothing but the member itself needs to bound the waits after the commit point.
 
-    Cerebras, Groq and OpenAI members get ``max(attempt timeout, stall_timeout)`` as
-    their HTTP read timeout (:meth:`CallContext.member_read_timeout`); when that is the
-    stall timeout, the router needs no timer of its own per chunk.
+    True without a stall timeout or deadline; or when the call has no deadline and the
+    member's HTTP read timeout is the stall timeout: Cerebras, Groq and OpenAI members
+    get ``max(attempt timeout, stall_timeout)`` (:meth:`CallContext.member_read_timeout`),
+    and then the router needs no timer of its own per chunk. A deadline needs one: a
+    read timeout restarts with every byte and cannot end a stream at a given instant.
     """
-    if ticket.route.provider not in TIMEOUT_AWARE_PROVIDERS or ctx.stall_timeout is None:
+    if ctx.plan.deadline is not None:
+        return False
+    if ctx.stall_timeout is None:
+        return True
+    if ticket.route.provider not in TIMEOUT_AWARE_PROVIDERS:
         return False
     return ctx.member_read_timeout(ticket.timeout) == ctx.stall_timeout
 
 
-def _watched_for_stalls(
-    chunks: Iterator[ChatGenerationChunk], stall: float, *, route: Route
-) -> Iterator[ChatGenerationChunk]:
-    """Pass the chunks after the commit point through, each within ``stall`` seconds.
+def _next_chunk_wait(ctx: CallContext, route: Route) -> tuple[float | None, str]:
+    """How long to wait for the next chunk after the commit point, and the error's text.
 
-    For members whose own read timeout is not the stall timeout (any member outside
-    Cerebras, Groq and OpenAI, or a first-chunk bound longer than ``stall_timeout``):
-    a worker thread reads the member, and the caller gives up after ``stall`` seconds
-    without a chunk.
+    ``stall_timeout``, shortened to what the call's deadline leaves.
+    """
+    stall, remaining = ctx.stall_timeout, ctx.plan.remaining()
+    if remaining is not None and (stall is None or remaining < stall):
+        return (
+            remaining,
+            f"the call's deadline ({ctx.plan.deadline} s) passed in route {route.name!r}'s stream",
+        )
+    return stall, f"route {route.name!r} stalled: no chunk for {stall} s"
+
+
+def _watched_for_stalls(
+    chunks: Iterator[ChatGenerationChunk], ctx: CallContext, ticket: AttemptTicket
+) -> Iterator[ChatGenerationChunk]:
+    """Pass the chunks after the commit point through, each within :func:`_next_chunk_wait`.
+
+    For members whose own read timeout is not the bound (any member outside Cerebras,
+    Groq and OpenAI, a first-chunk bound longer than ``stall_timeout``, or a deadline):
+    a worker thread reads the member, and the caller gives up when the wait runs out.
     """
     handoff: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
     stop = threading.Event()
@@ -286,11 +304,11 @@ def _watched_for_stalls(
     attempt_executor().submit(pump)
     try:
         while True:
+            wait, why = _next_chunk_wait(ctx, ticket.route)
             try:
-                kind, item = handoff.get(timeout=stall)
+                kind, item = handoff.get(timeout=wait)
             except queue.Empty:
-                msg = f"route {route.name!r} stalled: no chunk for {stall} s"
-                raise AttemptTimeoutError(msg) from None
+                raise AttemptTimeoutError(why) from None
             if kind == "chunk":
                 yield item
             elif kind == "end":
@@ -335,7 +353,6 @@ async def _aclose(opened: OpenedStream[Any]) -> None:
 
 async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     """A routed async stream (``_astream``), with a stall timeout between chunks."""
-    stall = ctx.stall_timeout
 
     async def start(
         route: Route, ticket: AttemptTicket
@@ -365,22 +382,21 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
             yield chunk
         if opened.ended:
             pass
-        elif stall is None or _member_bounds_stalls(ctx, ticket):
+        elif _member_bounds_stalls(ctx, ticket):
             # The member's HTTP read timeout is the stall timeout: no timer per chunk.
             async for chunk in iterator:
                 tally.add(chunk)
                 yield chunk
         else:
             while True:
+                wait, why = _next_chunk_wait(ctx, ticket.route)
                 try:
-                    async with async_timeout(stall):
+                    async with async_timeout(wait):
                         chunk = await iterator.__anext__()
                 except StopAsyncIteration:
                     break
                 except TimeoutError as exc:
-                    raise AttemptTimeoutError(
-                        f"route {ticket.route.name!r} stalled: no chunk for {stall} s"
-                    ) from exc
+                    raise AttemptTimeoutError(why) from exc
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:

@@ -1005,3 +1005,78 @@ def test_a_static_policy_is_asked_once_per_priority(emulator: Emulator) -> None:
         model.invoke("hi")
         model.invoke("hi", priority="speed")
     assert asked == ["ultimate_speed", "speed"]
+
+
+class _StuckMember(BaseChatModel):
+    """A member stuck in a blocking call until ``release`` is set (it ignores timeouts)."""
+
+    release: Any
+
+    @property
+    def _llm_type(self) -> str:
+        return "stuck"
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        self.release.wait(30)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("late"))])
+
+
+class _InstantMember(BaseChatModel):
+    @property
+    def _llm_type(self) -> str:
+        return "instant"
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("ok"))])
+
+
+def test_abandoned_stuck_attempts_do_not_starve_healthy_routes() -> None:
+    """Each call abandons an attempt stuck for good; 80 calls still all get answers."""
+    release = threading.Event()
+
+    class StuckFirst(PriorityPolicy):
+        def order(self, routes: Any, priority: str) -> list[str]:
+            return ["stuck", "instant"]
+
+    model = RoutedChatModel(
+        routes={"stuck": _StuckMember(release=release), "instant": _InstantMember()},
+        policy=StuckFirst(),
+        timeout=0.02,
+        max_retries=0,
+    )
+    try:
+        answers = []
+        for _ in range(80):
+            model.health.reset()  # keep trying the stuck route first
+            answers.append(model.invoke("hi").content)
+        assert answers == ["ok"] * 80
+    finally:
+        release.set()
+
+
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_deadline_ends_a_stream_that_stalls_after_its_first_chunk(
+    emulator: Emulator, mode: str
+) -> None:
+    """``deadline`` bounds the whole call, the part after the commit point included."""
+    model = router(emulator, deadline=0.5, stall_timeout=10.0)
+    emulator.inject(Fault.stall(after_chunks=2, seconds=20), provider="cerebras")
+    received: list[Any] = []
+
+    async def consume() -> None:
+        async for chunk in model.astream("hi"):
+            received.append(chunk)
+
+    started = time.monotonic()
+    with pytest.raises(PartialStreamError, match="deadline") as info:
+        if mode == "stream":
+            received.extend(model.stream("hi"))
+        else:
+            asyncio.run(consume())
+    assert time.monotonic() - started < 5.0  # not the 10 s stall timeout
+    assert info.value.route == "cerebras" and info.value.chunks_yielded >= 1
+    assert emulator.request_count("groq") == 0  # nothing spliced from another provider
