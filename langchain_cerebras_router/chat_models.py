@@ -761,7 +761,8 @@ class ChatCerebras(BaseChatModel):
             )
             parser = strict_json_parser(schema if is_pydantic else None, original_schema)
         elif method == "function_calling":
-            tool_name = convert_to_openai_tool(schema)["function"]["name"]
+            tool = convert_to_openai_tool(schema)
+            tool_name = tool["function"]["name"]
             llm = self.bind_tools(
                 [schema],
                 tool_choice=tool_name,
@@ -772,7 +773,12 @@ class ChatCerebras(BaseChatModel):
                 },
                 **kwargs,
             )
-            parser = tool_call_parser(schema, tool_name, is_pydantic=is_pydantic)
+            parser = tool_call_parser(
+                schema,
+                tool_name,
+                is_pydantic=is_pydantic,
+                strict_original_schema=tool["function"].get("parameters") if strict else None,
+            )
         else:
             msg = (
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."

@@ -406,6 +406,17 @@ def test_structured_output_null_for_optional_field_lets_the_default_apply() -> N
     assert parsed == Joke(**JOKE_JSON, rating=5)
 
 
+def test_strict_function_calling_null_for_optional_field_lets_the_default_apply() -> None:
+    """Strict tools make ``rating: int = 5`` nullable and required; a null means "default"."""
+    call = tool_call("Joke", {**JOKE_JSON, "rating": None})
+    fake = FakeCerebras(default=Answer(content="", tool_calls=(call,)))
+    runnable = fake.chat_model().with_structured_output(
+        Joke, method="function_calling", strict=True
+    )
+    assert runnable.invoke("joke") == Joke(**JOKE_JSON, rating=5)
+    assert fake.last_body["tools"][0]["function"]["strict"] is True
+
+
 @pytest.mark.parametrize("kind", list(SCHEMAS))
 def test_structured_output_function_calling(kind: str) -> None:
     name = "JokeDict" if kind == "typeddict" else "Joke"
