@@ -79,7 +79,12 @@ _MEMBER_POOL_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connectio
 _CLIENT_FIELDS = frozenset({"client", "async_client", "root_client", "root_async_client"})
 
 
-def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
+def with_sdk_retries(
+    model: BaseChatModel,
+    max_retries: int,
+    *,
+    on_response: Callable[[httpx.Headers], None] | None = None,
+) -> BaseChatModel:
     """Return ``model`` with its SDK retries bounded to ``max_retries``.
 
     ChatCerebras, ChatGroq and ChatOpenAI build their SDK clients from ``max_retries``
@@ -89,24 +94,33 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
     Args:
         model: A chat model.
         max_retries: The bound (``0`` turns SDK retries off).
+        on_response: Called with every HTTP response's headers of a Stainless-SDK member
+            (ChatGroq, ChatOpenAI), whose answers do not carry them: the router reads
+            rate-limit budgets from them. The member is then always copied, onto HTTP
+            clients of the router's own unless it was given clients of its own.
 
     Returns:
-        The same model if already within the bound, else a rebuilt copy.
+        The same model if already within the bound (and nothing to observe), else a copy.
     """
     current = getattr(model, "max_retries", None)
     if not isinstance(current, int) and current is not None:
         return model
     if "max_retries" not in type(model).model_fields:
         return model
-    if current is not None and current <= max_retries:
-        return model
     from langchain_cerebras_router.chat_models import ChatCerebras
 
-    if isinstance(model, ChatCerebras):
+    if isinstance(model, ChatCerebras):  # its answers carry their rate-limit headers
+        if current is not None and current <= max_retries:
+            return model
         return model.model_copy(update={"max_retries": max_retries})
-    reused = _with_sdk_client_options(model, max_retries)
+    if current is not None and current <= max_retries and on_response is None:
+        return model
+    bound = max_retries if current is None else min(current, max_retries)
+    reused = _with_sdk_client_options(model, bound, on_response)
     if reused is not None:
         return reused
+    if current is not None and current <= max_retries:
+        return model
     # Every field but the clients, including secrets and settings read from the environment.
     values = {
         name: getattr(model, name)
@@ -125,17 +139,35 @@ def with_sdk_retries(model: BaseChatModel, max_retries: int) -> BaseChatModel:
         return model
 
 
-def _with_sdk_client_options(model: BaseChatModel, max_retries: int) -> BaseChatModel | None:
+def _with_sdk_client_options(
+    model: BaseChatModel,
+    max_retries: int,
+    on_response: Callable[[httpx.Headers], None] | None = None,
+) -> BaseChatModel | None:
     """A copy of a Stainless-SDK member (ChatGroq, ChatOpenAI) with fewer SDK retries.
 
     ``client.with_options(max_retries=...)`` shares the member's sync HTTP pool, so
-    nothing is rebuilt (no new TLS context). Unless the member was given its own
+    nothing is rebuilt (no new TLS context), unless ``on_response`` needs a client of the
+    router's own to observe responses. Unless the member was given its own
     ``http_async_client``, its async client gets one pool per event loop
     (:class:`~langchain_cerebras_router.http_clients.PerLoopAsyncTransport`): with SDK
     retries off, a pooled connection left over from a closed loop (``asyncio.run`` per
     request) would otherwise fail the next call. ``None`` if the member's clients do not
     have that shape.
     """
+    hooks: dict[str, list[Any]] = {}
+    async_hooks: dict[str, list[Any]] = {}
+    if on_response is not None:
+        observe = on_response
+
+        def on_sync_response(response: httpx.Response) -> None:
+            observe(response.headers)
+
+        async def on_async_response(response: httpx.Response) -> None:
+            observe(response.headers)
+
+        hooks = {"response": [on_sync_response]}
+        async_hooks = {"response": [on_async_response]}
     update: dict[str, Any] = {"max_retries": max_retries}
     for client_field in ("client", "async_client"):
         resource = getattr(model, client_field, None)
@@ -144,11 +176,21 @@ def _with_sdk_client_options(model: BaseChatModel, max_retries: int) -> BaseChat
         if with_options is None:
             return None
         options: dict[str, Any] = {"max_retries": max_retries}
+        timeout = getattr(sdk_client, "timeout", None)
+        if client_field == "client" and hooks and getattr(model, "http_client", None) is None:
+            options["http_client"] = httpx.Client(
+                verify=shared_ssl_context(),
+                limits=_MEMBER_POOL_LIMITS,
+                timeout=timeout,
+                follow_redirects=True,
+                event_hooks=hooks,
+            )
         if client_field == "async_client" and getattr(model, "http_async_client", None) is None:
             options["http_client"] = httpx.AsyncClient(
                 transport=PerLoopAsyncTransport(limits=_MEMBER_POOL_LIMITS),
-                timeout=getattr(sdk_client, "timeout", None),
+                timeout=timeout,
                 follow_redirects=True,
+                event_hooks=async_hooks,
             )
         completions = getattr(getattr(with_options(**options), "chat", None), "completions", None)
         if completions is None or type(completions) is not type(resource):

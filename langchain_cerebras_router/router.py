@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 import weakref
@@ -81,6 +82,9 @@ _CALL_STARTED: ContextVar[float | None] = ContextVar(
     "langchain_cerebras_router_call_started", default=None
 )
 
+#: Members whose answers do not carry their rate-limit headers: the router reads them
+#: from the HTTP responses of the clients it gives the member.
+_HEADER_OBSERVED_PROVIDERS = frozenset({"groq", "openai"})
 _TOOLS_KEY = "routed_tools"
 _STRUCTURED_KEY = "routed_structured_output"
 
@@ -268,7 +272,13 @@ class RoutedChatModel(BaseChatModel):
                 raise ValueError(msg)
         if len(self.routes) > 1:
             self.routes = {
-                name: with_sdk_retries(member, self.member_max_retries)
+                name: with_sdk_retries(
+                    member,
+                    self.member_max_retries,
+                    on_response=functools.partial(self._observe_headers, name)
+                    if provider_of(member) in _HEADER_OBSERVED_PROVIDERS
+                    else None,
+                )
                 for name, member in self.routes.items()
             }
         self._route_list = [
@@ -306,7 +316,7 @@ class RoutedChatModel(BaseChatModel):
         return per_provider
 
     def _observe_headers(self, route: str, headers: httpx.Headers) -> None:
-        """HTTP hook of the Groq members built here: remember rate-limit headers."""
+        """HTTP hook of Groq/OpenAI members (their answers do not carry rate-limit headers)."""
         if "x-ratelimit-remaining-requests" in headers or "retry-after" in headers:
             self._last_headers[route] = headers
 

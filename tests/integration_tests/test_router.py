@@ -95,10 +95,11 @@ def test_members_lose_their_sdk_retries(emulator: Emulator) -> None:
     assert model.routes["c"].max_retries == 0  # type: ignore[attr-defined]
     member: Any = model.routes["g"]
     assert member.max_retries == 0
-    # The SDK clients themselves retry no more, and share the original's HTTP pools.
+    # The SDK clients themselves retry no more; given no HTTP client of its own, the copy
+    # gets the router's (which reads rate-limit headers), sharing the TLS context.
     assert member.client._client.max_retries == 0
     assert member.async_client._client.max_retries == 0
-    assert member.client._client._client is original_groq.client._client._client
+    assert member.client._client._client is not original_groq.client._client._client
     assert original_groq.client._client.max_retries == 2  # the caller's model is untouched
 
 
@@ -1080,3 +1081,35 @@ def test_deadline_ends_a_stream_that_stalls_after_its_first_chunk(
     assert time.monotonic() - started < 5.0  # not the 10 s stall timeout
     assert info.value.route == "cerebras" and info.value.chunks_yielded >= 1
     assert emulator.request_count("groq") == 0  # nothing spliced from another provider
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_rate_limit_headers_of_a_given_groq_route_steer_traffic(
+    emulator: Emulator, mode: str
+) -> None:
+    """ChatGroq answers do not carry their headers: the router reads them at the HTTP layer."""
+    emulator.set_rate_limits("groq", requests_per_day=1)
+    model = router(emulator, priority="speed")
+
+    def call() -> AIMessage:
+        return model.invoke("hi") if mode == "invoke" else asyncio.run(model.ainvoke("hi"))
+
+    assert answered_by(call()) == "groq"  # its headers say 0 requests left
+    second = call()
+    assert answered_by(second) == "cerebras"
+    assert "rate limit" in second.response_metadata["routing"]["attempts"][0]["reason"]
+    assert emulator.request_count("groq") == 1  # never hit the 429
+
+
+def test_a_groq_route_given_its_own_http_client_keeps_it(emulator: Emulator) -> None:
+    import httpx
+
+    seen: list[str] = []
+    own = httpx.Client(event_hooks={"request": [lambda request: seen.append(request.url.path)]})
+    member = ChatGroq(model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url,
+                      http_client=own)  # fmt: skip
+    model = RoutedChatModel(
+        routes={"groq": member, "cerebras": cerebras(emulator)}, priority="speed"
+    )
+    assert answered_by(model.invoke("hi")) == "groq"
+    assert seen == ["/openai/v1/chat/completions"]
