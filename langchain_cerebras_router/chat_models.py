@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import hashlib
 import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, cast
 
 import httpx
 from cerebras.cloud.sdk import (
-    APIError,
     AsyncCerebras,
     AsyncStream,
     Cerebras,
@@ -37,15 +34,17 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 from typing_extensions import Self
 
-from langchain_cerebras_router.errors import (
-    malformed_response_error,
-    translate_stream_exception,
-    truncated_stream_error,
+from langchain_cerebras_router.cerebras_wire import (
+    PreparedCall,
+    asend,
+    named_errors,
+    request_options,
+    send,
+    typed_stream_error,
 )
+from langchain_cerebras_router.errors import malformed_response_error, truncated_stream_error
 from langchain_cerebras_router.http_clients import PerLoopCache, shared_ssl_context
 from langchain_cerebras_router.message_conversion import (
-    StreamChunkConverter,
-    chat_result_from_completion,
     convert_messages,
 )
 from langchain_cerebras_router.strict_schema import cerebras_response_format, json_schema_for
@@ -54,7 +53,12 @@ from langchain_cerebras_router.structured_output import (
     tool_call_parser,
     with_parser,
 )
-from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
+from langchain_cerebras_router.tool_calling import (
+    ToolLike,
+    format_tools,
+    normalize_tool_choice,
+    original_tool_schemas,
+)
 
 __all__ = ["ChatCerebras"]
 
@@ -62,34 +66,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-oss-120b"
 _PROVIDER = "cerebras"
-
-
-_CHAT_PATH = "/v1/chat/completions"
-#: Request parameters that are HTTP headers, not body fields (as the SDK maps them).
-_HEADER_PARAMS = {"cf_ray": "CF-RAY", "x_amz_cf_id": "X-Amz-Cf-Id", "x_delay_time": "X-delay-time"}
-#: The SDK's marker asking ``post()`` for the raw response (headers as well as the body).
-_RAW_RESPONSE_HEADER = "X-Stainless-Raw-Response"
-
-
-def _request_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Take the SDK request options out of ``params``; what is left is the JSON body.
-
-    ``extra_body`` is merged into the body, ``extra_headers``/``extra_query``/``timeout``
-    become request options, and header parameters become headers: what ``create()``
-    does with them.
-    """
-    headers: dict[str, str] = {_RAW_RESPONSE_HEADER: "raw"}
-    for name, header in _HEADER_PARAMS.items():
-        if name in params:
-            headers[header] = str(params.pop(name))
-    headers.update(params.pop("extra_headers", None) or {})
-    options: dict[str, Any] = {"headers": headers}
-    if (query := params.pop("extra_query", None)) is not None:
-        options["params"] = query
-    if "timeout" in params:
-        options["timeout"] = params.pop("timeout")
-    params.update(params.pop("extra_body", None) or {})
-    return options
+#: Bound by ``bind_tools(strict=True)``, taken out before the request (see PreparedCall).
+_STRICT_TOOL_SCHEMAS = "strict_tool_schemas"
 
 
 _resolved_models: dict[tuple[int, str], str] = {}
@@ -131,88 +109,6 @@ def _log_substitution(name: str) -> None:
 @functools.lru_cache(maxsize=16)
 def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
-
-
-def _rate_limit_headers(headers: httpx.Headers) -> dict[str, str]:
-    return {k: v for k, v in headers.items() if k.startswith(("x-ratelimit", "retry-after"))}
-
-
-@dataclass(slots=True)
-class _PreparedCall:
-    """Everything one call needs, built once and shared by all four call paths.
-
-    ``body`` is the JSON request body and ``options`` the SDK request options (headers,
-    timeout). They go through the SDK client's ``post()``: its auth, retries, error
-    classes and SSE decoding, without ``chat.completions.create()``'s TypedDict
-    transform, which costs 0.1-0.5 ms per call and is the identity on a body that is
-    already JSON (the only aliased parameters, ``cf_ray``, ``x_amz_cf_id`` and
-    ``x_delay_time``, are headers; they are mapped here the same way).
-    """
-
-    body: dict[str, Any]
-    options: dict[str, Any]
-    model_id: str
-    label: str
-    include_usage: bool
-    stream: bool
-
-    def result(self, body: Mapping[str, Any], headers: httpx.Headers) -> ChatResult:
-        rate_limits = _rate_limit_headers(headers)
-        return chat_result_from_completion(
-            body,
-            requested_model=self.model_id,
-            extra_metadata={"rate_limits": rate_limits} if rate_limits else None,
-        )
-
-    def converter(self, headers: httpx.Headers) -> StreamChunkConverter:
-        rate_limits = _rate_limit_headers(headers)
-        return StreamChunkConverter(
-            requested_model=self.model_id,
-            include_usage=self.include_usage,
-            extra_metadata={"rate_limits": rate_limits} if rate_limits else None,
-        )
-
-
-def _send(client: Cerebras, call: _PreparedCall) -> Any:
-    """POST a prepared call through the SDK client; returns its raw response."""
-    post: Any = client.post
-    if call.stream:
-        return post(
-            _CHAT_PATH,
-            body=call.body,
-            options=call.options,
-            cast_to=object,
-            stream=True,
-            stream_cls=Stream[object],
-        )
-    return post(_CHAT_PATH, body=call.body, options=call.options, cast_to=object)
-
-
-async def _asend(client: AsyncCerebras, call: _PreparedCall) -> Any:
-    """:func:`_send` with the async client."""
-    post: Any = client.post
-    if call.stream:
-        return await post(
-            _CHAT_PATH,
-            body=call.body,
-            options=call.options,
-            cast_to=object,
-            stream=True,
-            stream_cls=AsyncStream[object],
-        )
-    return await post(_CHAT_PATH, body=call.body, options=call.options, cast_to=object)
-
-
-@contextlib.contextmanager
-def _named_errors(label: str) -> Iterator[None]:
-    """Prefix SDK error messages with ``provider/model`` (they never contain the key)."""
-    try:
-        yield
-    except APIError as exc:
-        if not str(exc.message).startswith(label):
-            exc.message = f"{label}: {exc.message}"
-            exc.args = (exc.message, *exc.args[1:])
-        raise
 
 
 class ChatCerebras(BaseChatModel):
@@ -517,13 +413,14 @@ class ChatCerebras(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         stream: bool,
-    ) -> _PreparedCall:
+    ) -> PreparedCall:
         call_kwargs = dict(kwargs)
         call_kwargs.pop("stream", None)
         model_id = _resolve_model(call_kwargs.pop("model", None) or self.model)
         if "max_tokens" in call_kwargs:
             call_kwargs["max_completion_tokens"] = call_kwargs.pop("max_tokens")
         include_usage = bool(call_kwargs.pop("stream_usage", self.stream_usage))
+        strict_tool_schemas = call_kwargs.pop(_STRICT_TOOL_SCHEMAS, None) or {}
         params: dict[str, Any] = {**self._default_params(), **self.model_kwargs, **call_kwargs}
         if stop is not None:
             params["stop"] = stop
@@ -533,16 +430,17 @@ class ChatCerebras(BaseChatModel):
             params["stream"] = True
             if include_usage:
                 params["stream_options"] = {"include_usage": True}
-        options = _request_options(params)
+        options = request_options(params)
         if self.extra_body:
             params = {**self.extra_body, **params}
-        return _PreparedCall(
+        return PreparedCall(
             body=params,
             options=options,
             model_id=model_id,
             label=f"{_PROVIDER}/{model_id}",
             include_usage=include_usage,
             stream=stream,
+            strict_tool_schemas=strict_tool_schemas,
         )
 
     def _generate(
@@ -553,8 +451,8 @@ class ChatCerebras(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        with _named_errors(call.label):
-            raw = _send(self._sync_client(), call)
+        with named_errors(call.label):
+            raw = send(self._sync_client(), call)
             try:
                 body = cast("Mapping[str, Any]", raw.parse(to=object))
             except json.JSONDecodeError as exc:
@@ -571,8 +469,8 @@ class ChatCerebras(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         call = self._prepare(messages, stop, kwargs, stream=False)
-        with _named_errors(call.label):
-            raw = await _asend(self._async_client(), call)
+        with named_errors(call.label):
+            raw = await asend(self._async_client(), call)
             try:
                 body = cast("Mapping[str, Any]", await raw.parse(to=object))
             except json.JSONDecodeError as exc:
@@ -589,8 +487,8 @@ class ChatCerebras(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        with _named_errors(call.label):
-            raw = _send(self._sync_client(), call)
+        with named_errors(call.label):
+            raw = send(self._sync_client(), call)
             stream: Stream[Any] = raw.parse(to=Stream[object])
             converter = call.converter(raw.headers)
             try:
@@ -601,7 +499,7 @@ class ChatCerebras(BaseChatModel):
                             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
             except (httpx.HTTPError, json.JSONDecodeError) as exc:
-                raise _typed(exc, call, converter, raw.http_response) from exc
+                raise typed_stream_error(exc, call, converter, raw.http_response) from exc
             finally:
                 stream.close()
             if not converter.finished:
@@ -617,8 +515,8 @@ class ChatCerebras(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
         call = self._prepare(messages, stop, kwargs, stream=True)
-        with _named_errors(call.label):
-            raw = await _asend(self._async_client(), call)
+        with named_errors(call.label):
+            raw = await asend(self._async_client(), call)
             stream: AsyncStream[Any] = await raw.parse(to=AsyncStream[object])
             converter = call.converter(raw.headers)
             try:
@@ -629,7 +527,7 @@ class ChatCerebras(BaseChatModel):
                             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
             except (httpx.HTTPError, json.JSONDecodeError) as exc:
-                raise _typed(exc, call, converter, raw.http_response) from exc
+                raise typed_stream_error(exc, call, converter, raw.http_response) from exc
             finally:
                 await stream.close()
             if not converter.finished:
@@ -687,6 +585,8 @@ class ChatCerebras(BaseChatModel):
             kwargs["tool_choice"] = choice
         if parallel_tool_calls is not None:
             kwargs["parallel_tool_calls"] = parallel_tool_calls
+        if strict:  # not sent: lets a null for a defaulted field mean "the default"
+            kwargs[_STRICT_TOOL_SCHEMAS] = original_tool_schemas(tools)
         return super().bind(tools=formatted, **kwargs)
 
     def with_structured_output(
@@ -761,8 +661,7 @@ class ChatCerebras(BaseChatModel):
             )
             parser = strict_json_parser(schema if is_pydantic else None, original_schema)
         elif method == "function_calling":
-            tool = convert_to_openai_tool(schema)
-            tool_name = tool["function"]["name"]
+            tool_name = convert_to_openai_tool(schema)["function"]["name"]
             llm = self.bind_tools(
                 [schema],
                 tool_choice=tool_name,
@@ -773,27 +672,10 @@ class ChatCerebras(BaseChatModel):
                 },
                 **kwargs,
             )
-            parser = tool_call_parser(
-                schema,
-                tool_name,
-                is_pydantic=is_pydantic,
-                strict_original_schema=tool["function"].get("parameters") if strict else None,
-            )
+            parser = tool_call_parser(schema, tool_name, is_pydantic=is_pydantic)
         else:
             msg = (
                 f"Unknown method {method!r}: use 'json_schema', 'function_calling' or 'json_mode'."
             )
             raise ValueError(msg)
         return with_parser(llm, parser, include_raw=include_raw)
-
-
-def _typed(
-    exc: BaseException,
-    call: _PreparedCall,
-    converter: StreamChunkConverter,
-    response: httpx.Response,
-) -> BaseException:
-    typed = translate_stream_exception(
-        exc, label=call.label, chunks_received=converter.chunks, response=response
-    )
-    return typed if typed is not None else exc

@@ -41,6 +41,7 @@ from langchain_core.output_parsers.openai_tools import make_invalid_tool_call, p
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from langchain_cerebras_router.errors import InvalidMessagesError
+from langchain_cerebras_router.strict_schema import strip_optional_nulls
 
 __all__ = [
     "StreamChunkConverter",
@@ -331,8 +332,29 @@ def _wire_arguments(arguments: Any) -> Any:
     return arguments
 
 
+def _without_strict_nulls(
+    name: Any, arguments: Any, strict_tool_schemas: Mapping[str, Mapping[str, Any]]
+) -> Any:
+    """``arguments`` of a strict tool without the nulls strict mode allowed only for defaults.
+
+    Strict mode needs every property, so optional ones are sent nullable; a ``null`` for
+    ``x: int = 5`` means "use the default" and is dropped (against the tool's original
+    schema), as for structured output. Other tools' arguments are returned unchanged.
+    """
+    schema = strict_tool_schemas.get(name) if isinstance(name, str) else None
+    if schema is None or not isinstance(arguments, str):
+        return arguments
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        return arguments
+    cleaned = strip_optional_nulls(parsed, schema)
+    return arguments if cleaned == parsed else json.dumps(cleaned)
+
+
 def _tool_calls_from_wire(
     raw_tool_calls: Sequence[Mapping[str, Any]],
+    strict_tool_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> tuple[list[Any], list[Any]]:
     tool_calls: list[Any] = []
     invalid: list[Any] = []
@@ -341,6 +363,10 @@ def _tool_calls_from_wire(
         function = dict(raw_dict.get("function") or {})
         if function.get("arguments") in (None, "null"):
             function["arguments"] = "{}"
+        if strict_tool_schemas:
+            function["arguments"] = _without_strict_nulls(
+                function.get("name"), function.get("arguments"), strict_tool_schemas
+            )
         raw_dict["function"] = function
         try:
             tool_calls.append(parse_tool_call(raw_dict, return_id=True))
@@ -354,6 +380,7 @@ def chat_result_from_completion(
     *,
     requested_model: str,
     extra_metadata: Mapping[str, Any] | None = None,
+    strict_tool_schemas: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> ChatResult:
     """Convert a non-streaming ``chat.completion`` body to a ``ChatResult``.
 
@@ -361,6 +388,9 @@ def chat_result_from_completion(
         body: The parsed JSON body.
         requested_model: The model id sent, used when the body lacks ``model``.
         extra_metadata: Extra ``response_metadata`` entries (e.g. ``rate_limits``).
+        strict_tool_schemas: Original parameter schemas of tools bound with
+            ``strict=True``, by name: their calls' defaulted fields sent as ``null`` are
+            dropped so that the defaults apply.
 
     Returns:
         A ``ChatResult`` whose ``AIMessage`` carries ``usage_metadata`` and
@@ -374,7 +404,9 @@ def chat_result_from_completion(
         additional_kwargs: dict[str, Any] = {}
         if reasoning := wire.get("reasoning"):
             additional_kwargs["reasoning_content"] = reasoning
-        tool_calls, invalid_tool_calls = _tool_calls_from_wire(wire.get("tool_calls") or ())
+        tool_calls, invalid_tool_calls = _tool_calls_from_wire(
+            wire.get("tool_calls") or (), strict_tool_schemas
+        )
         metadata = _final_metadata(body, choice.get("finish_reason"), requested_model)
         if choice.get("logprobs"):
             metadata["logprobs"] = choice["logprobs"]
@@ -413,6 +445,8 @@ class StreamChunkConverter:
         requested_model: The model id sent, used when a chunk lacks ``model``.
         include_usage: Whether to attach ``usage_metadata`` from the final chunk.
         extra_metadata: Extra ``response_metadata`` for the final chunk.
+        strict_tool_schemas: As for :func:`chat_result_from_completion` (Cerebras streams
+            each tool call whole, so its arguments are complete JSON).
     """
 
     __slots__ = (
@@ -420,6 +454,7 @@ class StreamChunkConverter:
         "_include_usage",
         "_requested_model",
         "_sent_keys",
+        "_strict_tool_schemas",
         "chunks",
         "finished",
     )
@@ -430,7 +465,9 @@ class StreamChunkConverter:
         requested_model: str,
         include_usage: bool = True,
         extra_metadata: Mapping[str, Any] | None = None,
+        strict_tool_schemas: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
+        self._strict_tool_schemas = strict_tool_schemas or {}
         self._requested_model = requested_model
         self._include_usage = include_usage
         self._extra_metadata = dict(extra_metadata) if extra_metadata else None
@@ -452,7 +489,11 @@ class StreamChunkConverter:
         chunks_of_tool_calls = [
             tool_call_chunk(
                 name=(tc.get("function") or {}).get("name"),
-                args=_wire_arguments((tc.get("function") or {}).get("arguments")),
+                args=_without_strict_nulls(
+                    (tc.get("function") or {}).get("name"),
+                    _wire_arguments((tc.get("function") or {}).get("arguments")),
+                    self._strict_tool_schemas,
+                ),
                 id=tc.get("id"),
                 index=tc.get("index", position),
             )

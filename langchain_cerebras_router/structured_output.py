@@ -60,46 +60,18 @@ def _require_valid_tool_call(message: Any) -> Any:
     return message
 
 
-def _without_strict_nulls(tool_name: str, original_schema: Mapping[str, Any]) -> Any:
-    """Drop, from ``tool_name``'s call arguments, the nulls only strict mode allowed."""
-
-    def strip(message: Any) -> Any:
-        if not isinstance(message, AIMessage) or not message.tool_calls:
-            return message
-        calls = [
-            {**call, "args": strip_optional_nulls(call["args"], original_schema)}
-            if call["name"] == tool_name
-            else call
-            for call in message.tool_calls
-        ]
-        return message.model_copy(update={"tool_calls": calls})
-
-    return strip
-
-
-def tool_call_parser(
-    schema: Any,
-    tool_name: str,
-    *,
-    is_pydantic: bool,
-    strict_original_schema: Mapping[str, Any] | None = None,
-) -> OutputParserLike[Any]:
+def tool_call_parser(schema: Any, tool_name: str, *, is_pydantic: bool) -> OutputParserLike[Any]:
     """Parser for ``method="function_calling"``: the forced tool call's arguments.
 
-    With ``strict=True`` the tool's schema made optional fields nullable (strict mode
-    needs every field); pass the original parameters schema as ``strict_original_schema``
-    so that a ``null`` for ``x: int = 5`` is dropped and the default applies, as in
-    ``method="json_schema"``.
+    (With ``strict=True``, nulls that strict mode allowed only for defaulted fields are
+    already gone from the tool call: see ``ChatCerebras.bind_tools``.)
     """
     parser: OutputParserLike[Any] = (
         PydanticToolsParser(tools=[schema], first_tool_only=True)
         if is_pydantic
         else JsonOutputKeyToolsParser(key_name=tool_name, first_tool_only=True)
     )
-    checked: Runnable[Any, Any] = RunnableLambda(_require_valid_tool_call)
-    if strict_original_schema is not None:
-        checked = checked | RunnableLambda(_without_strict_nulls(tool_name, strict_original_schema))
-    return checked | parser
+    return RunnableLambda(_require_valid_tool_call) | parser
 
 
 def with_parser(

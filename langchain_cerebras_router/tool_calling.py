@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from langchain_cerebras_router.errors import InvalidToolChoiceError
 from langchain_cerebras_router.strict_schema import to_strict_json_schema
 
-__all__ = ["ToolLike", "format_tools", "normalize_tool_choice"]
+__all__ = ["ToolLike", "format_tools", "normalize_tool_choice", "original_tool_schemas"]
 
 ToolLike = dict[str, Any] | type[BaseModel] | Callable[..., Any] | BaseTool
 
@@ -47,6 +47,15 @@ def format_tools(tools: Sequence[ToolLike], *, strict: bool | None = None) -> li
             entry = {**entry, "function": function}
         formatted.append(entry)
     return formatted
+
+
+def original_tool_schemas(tools: Sequence[ToolLike]) -> dict[str, dict[str, Any]]:
+    """Each tool's parameters schema as LangChain builds it (before strict sanitising)."""
+    schemas: dict[str, dict[str, Any]] = {}
+    for tool in tools:
+        function = convert_to_openai_tool(tool)["function"]
+        schemas[str(function["name"])] = dict(function.get("parameters") or {})
+    return schemas
 
 
 def _tool_names(formatted_tools: Sequence[dict[str, Any]]) -> list[str]:

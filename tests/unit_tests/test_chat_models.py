@@ -406,6 +406,34 @@ def test_structured_output_null_for_optional_field_lets_the_default_apply() -> N
     assert parsed == Joke(**JOKE_JSON, rating=5)
 
 
+class RateJoke(BaseModel):
+    """Rate a joke."""
+
+    joke: str
+    rating: int = 5
+    note: str | None  # required, and null is a real value
+
+
+@pytest.mark.parametrize("path", CALL_PATHS)
+async def test_strict_tool_calls_drop_nulls_that_only_mean_default(path: str) -> None:
+    """``bind_tools(strict=True)``: ``rating: int = 5`` sent as null means the default."""
+    call = tool_call("RateJoke", {"joke": "j", "rating": None, "note": None})
+    fake = FakeCerebras(default=Answer(content="", tool_calls=(call,)))
+    llm = fake.chat_model().bind_tools([RateJoke], strict=True)
+    message = await run(llm, path)
+    assert message.tool_calls[0]["args"] == {"joke": "j", "note": None}
+    assert RateJoke(**message.tool_calls[0]["args"]).rating == 5
+    assert "strict_tool_schemas" not in fake.last_body
+    assert fake.last_body["tools"][0]["function"]["strict"] is True
+
+
+async def test_tool_calls_keep_nulls_without_strict() -> None:
+    call = tool_call("RateJoke", {"joke": "j", "rating": None, "note": None})
+    fake = FakeCerebras(default=Answer(content="", tool_calls=(call,)))
+    message = await run(fake.chat_model().bind_tools([RateJoke]), "invoke")
+    assert message.tool_calls[0]["args"] == {"joke": "j", "rating": None, "note": None}
+
+
 def test_strict_function_calling_null_for_optional_field_lets_the_default_apply() -> None:
     """Strict tools make ``rating: int = 5`` nullable and required; a null means "default"."""
     call = tool_call("Joke", {**JOKE_JSON, "rating": None})
