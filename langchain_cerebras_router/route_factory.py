@@ -13,12 +13,12 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 import httpx
@@ -139,6 +139,23 @@ def with_sdk_retries(
         return model
 
 
+def _response_hooks(
+    on_response: Callable[[httpx.Headers], None] | None,
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """``httpx`` event hooks (sync, async) passing each response's headers to ``on_response``."""
+    if on_response is None:
+        return {}, {}
+    observe = on_response
+
+    def on_sync_response(response: httpx.Response) -> None:
+        observe(response.headers)
+
+    async def on_async_response(response: httpx.Response) -> None:
+        observe(response.headers)
+
+    return {"response": [on_sync_response]}, {"response": [on_async_response]}
+
+
 def _with_sdk_client_options(
     model: BaseChatModel,
     max_retries: int,
@@ -155,19 +172,7 @@ def _with_sdk_client_options(
     request) would otherwise fail the next call. ``None`` if the member's clients do not
     have that shape.
     """
-    hooks: dict[str, list[Any]] = {}
-    async_hooks: dict[str, list[Any]] = {}
-    if on_response is not None:
-        observe = on_response
-
-        def on_sync_response(response: httpx.Response) -> None:
-            observe(response.headers)
-
-        async def on_async_response(response: httpx.Response) -> None:
-            observe(response.headers)
-
-        hooks = {"response": [on_sync_response]}
-        async_hooks = {"response": [on_async_response]}
+    hooks, async_hooks = _response_hooks(on_response)
     update: dict[str, Any] = {"max_retries": max_retries}
     for client_field in ("client", "async_client"):
         resource = getattr(model, client_field, None)
@@ -207,7 +212,7 @@ def _with_sdk_client_options(
 # --------------------------------------------------------------------------------------
 
 
-@cache
+@functools.cache
 def _sdk_params(provider: str) -> frozenset[str] | None:
     try:
         if provider == "groq":
@@ -320,18 +325,9 @@ def _groq_http_clients(route: str, observe_headers: HeaderObserver | None) -> di
     import groq
     from groq._constants import DEFAULT_CONNECTION_LIMITS
 
-    hooks: dict[str, list[Any]] = {}
-    async_hooks: dict[str, list[Any]] = {}
-    if observe_headers is not None:
-
-        def on_response(response: httpx.Response) -> None:
-            observe_headers(route, response.headers)
-
-        async def on_async_response(response: httpx.Response) -> None:
-            observe_headers(route, response.headers)
-
-        hooks = {"response": [on_response]}
-        async_hooks = {"response": [on_async_response]}
+    hooks, async_hooks = _response_hooks(
+        None if observe_headers is None else functools.partial(observe_headers, route)
+    )
     tls = shared_ssl_context()
     return {
         "http_client": groq.DefaultHttpxClient(verify=tls, event_hooks=hooks),
