@@ -231,7 +231,7 @@ RECORD_FAILURE = (
 -- KEYS: state.
 -- ARGV: now, kind, counts ('1'/'0'), disables ('1'/'0'), disabled_reason, retry_after
 --       ('' if none), failure JSON, threshold, open_seconds, open_backoff, max_open_seconds,
---       ttl_ms, has_rate, 6 budget values, default_reset.
+--       ttl_ms, has_rate, 6 budget values, default_reset, probe ('1'/'0'; '' unknown).
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local kind = ARGV[2]
@@ -259,7 +259,7 @@ if ARGV[4] == '1' then
   put(key, h, 'disabled_reason', ARGV[5])
   drop(key, h, 'probes')
 elseif ARGV[3] ~= '1' then
-  if state == 'half_open' then
+  if state == 'half_open' and ARGV[21] ~= '0' then
     local list = leases(h)
     if #list > 0 then
       table.remove(list, 1)

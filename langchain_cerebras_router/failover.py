@@ -412,13 +412,16 @@ class CallPlan:
             and cancellations ``failover`` is ``False``: re-raise the original exception.
         """
         self._in_flight.discard(route.name)
+        probe = route.name in self._probes
         self._probes.discard(route.name)
         failure = classify_failure(exc)
         rate_limits = None
         response = getattr(exc, "response", None)
         if response is not None and getattr(response, "headers", None) is not None:
             rate_limits = parse_rate_limit_headers(response.headers)
-        self._update_health("record_failure", route.name, failure, rate_limits=rate_limits)
+        self._update_health(
+            "record_failure", route.name, failure, rate_limits=rate_limits, probe=probe
+        )
         if failure.disables_route:
             self._disabled.add(route.name)
             logger.error(

@@ -204,9 +204,19 @@ class HealthStore(ABC):
 
     @abstractmethod
     def record_failure(
-        self, route: str, failure: Failure, *, rate_limits: RateLimitSnapshot | None = None
+        self,
+        route: str,
+        failure: Failure,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        probe: bool | None = None,
     ) -> None:
-        """Record a failed call."""
+        """Record a failed call.
+
+        ``probe`` says whether the call was the half-open probe (``None``: unknown). A
+        neutral outcome frees a probe slot only if it may be the probe's: a call admitted
+        before the breaker opened must not let a second probe in.
+        """
 
     @abstractmethod
     def release_probe(self, route: str) -> None:
@@ -244,10 +254,15 @@ class HealthStore(ABC):
         self.record_success(route, ttft=ttft, latency=latency, rate_limits=rate_limits)
 
     async def arecord_failure(
-        self, route: str, failure: Failure, *, rate_limits: RateLimitSnapshot | None = None
+        self,
+        route: str,
+        failure: Failure,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        probe: bool | None = None,
     ) -> None:
         """Async `record_failure`."""
-        self.record_failure(route, failure, rate_limits=rate_limits)
+        self.record_failure(route, failure, rate_limits=rate_limits, probe=probe)
 
     async def arelease_probe(self, route: str) -> None:
         """Async `release_probe`."""
@@ -444,7 +459,12 @@ class InMemoryHealthStore(HealthStore):
                 self._apply_rate_limits(s, rate_limits, now)
 
     def record_failure(
-        self, route: str, failure: Failure, *, rate_limits: RateLimitSnapshot | None = None
+        self,
+        route: str,
+        failure: Failure,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        probe: bool | None = None,
     ) -> None:
         """See `HealthStore.record_failure`."""
         with self._lock:
@@ -464,7 +484,7 @@ class InMemoryHealthStore(HealthStore):
                 s.probe_leases.clear()
                 return
             if not failure.counts_toward_breaker:
-                if s.state == "half_open" and s.probe_leases:
+                if s.state == "half_open" and s.probe_leases and probe is not False:
                     s.probe_leases.pop(0)
                 return
             s.consecutive_failures += 1

@@ -387,7 +387,9 @@ class RedisHealthStore(HealthStore):
         ]
         return head + self._rate_args(snap)
 
-    def _failure_args(self, failure: Failure, snap: RateLimitSnapshot | None) -> list[str]:
+    def _failure_args(
+        self, failure: Failure, snap: RateLimitSnapshot | None, probe: bool | None
+    ) -> list[str]:
         cfg = self.config
         status = f" ({failure.status_code})" if failure.status_code is not None else ""
         head = [
@@ -404,7 +406,7 @@ class RedisHealthStore(HealthStore):
             repr(cfg.max_open_seconds),
             str(self._ttl_ms),
         ]
-        return head + self._rate_args(snap)
+        return [*head, *self._rate_args(snap), "" if probe is None else "1" if probe else "0"]
 
     # ------------------------------------------------------------------ sync interface
 
@@ -438,12 +440,17 @@ class RedisHealthStore(HealthStore):
         )
 
     def record_failure(
-        self, route: str, failure: Failure, *, rate_limits: RateLimitSnapshot | None = None
+        self,
+        route: str,
+        failure: Failure,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        probe: bool | None = None,
     ) -> None:
         """See `HealthStore.record_failure`."""
-        self._fallback.record_failure(route, failure, rate_limits=rate_limits)
+        self._fallback.record_failure(route, failure, rate_limits=rate_limits, probe=probe)
         keys = [self._keys(route).state]
-        args = self._failure_args(failure, rate_limits)
+        args = self._failure_args(failure, rate_limits, probe)
         self._run(lambda: self._scripts.record_failure(keys=keys, args=args), lambda: None)
 
     def release_probe(self, route: str) -> None:
@@ -548,12 +555,17 @@ class RedisHealthStore(HealthStore):
         await self._arun(call, lambda: None)
 
     async def arecord_failure(
-        self, route: str, failure: Failure, *, rate_limits: RateLimitSnapshot | None = None
+        self,
+        route: str,
+        failure: Failure,
+        *,
+        rate_limits: RateLimitSnapshot | None = None,
+        probe: bool | None = None,
     ) -> None:
         """Async `record_failure` on ``redis.asyncio``."""
-        self._fallback.record_failure(route, failure, rate_limits=rate_limits)
+        self._fallback.record_failure(route, failure, rate_limits=rate_limits, probe=probe)
         keys = [self._keys(route).state]
-        args = self._failure_args(failure, rate_limits)
+        args = self._failure_args(failure, rate_limits, probe)
 
         async def call() -> None:
             _, scripts = self._ascripts()

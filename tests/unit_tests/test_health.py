@@ -191,6 +191,21 @@ def test_neutral_outcome_of_probe_frees_the_slot(
     assert store.admit(ROUTE).probe
 
 
+def test_neutral_outcome_of_another_call_keeps_the_probe_slot(
+    store: InMemoryHealthStore, clock: FakeClock
+) -> None:
+    """A call admitted before the breaker opened ends with a 400 while the probe runs."""
+    open_breaker(store, clock)
+    clock.advance(30.0)
+    assert store.admit(ROUTE).probe
+    store.record_failure(ROUTE, failure(FailureKind.BAD_REQUEST), probe=False)
+    refused = store.admit(ROUTE)
+    assert not refused.allowed and "probe in flight" in (refused.reason or "")
+    assert store.snapshot(ROUTE).probes_in_flight == 1
+    store.record_failure(ROUTE, failure(FailureKind.CANCELLED), probe=True)
+    assert store.admit(ROUTE).probe
+
+
 def test_lost_probe_expires(clock: FakeClock) -> None:
     store = InMemoryHealthStore(BreakerConfig(probe_timeout_seconds=5.0), clock=clock)
     open_breaker(store, clock)

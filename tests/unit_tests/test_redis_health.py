@@ -120,6 +120,7 @@ SHARED_CASES: list[tuple[Callable[..., Any], dict[str, Any]]] = [
     (th.test_failed_probes_double_the_open_period_up_to_the_cap, {}),
     (th.test_release_probe_lets_another_caller_probe, {}),
     (th.test_neutral_outcome_of_probe_frees_the_slot, {}),
+    (th.test_neutral_outcome_of_another_call_keeps_the_probe_slot, {}),
     (th.test_lost_probe_expires, {}),
     (th.test_release_probe_outside_half_open_is_harmless, {}),
     (th.test_probe_claimed_exactly_once_under_threads, {}),

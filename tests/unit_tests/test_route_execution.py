@@ -128,3 +128,30 @@ def _groq(emulator: Any) -> Any:
     from langchain_groq import ChatGroq
 
     return ChatGroq(model="llama-3.3-70b-versatile", api_key="k", base_url=emulator.base_url)
+
+
+def test_failures_tell_the_store_whether_the_attempt_was_the_probe() -> None:
+    """Only the probe's own neutral outcome may free the half-open probe slot."""
+    from langchain_cerebras_router.health import Admission
+
+    class Recording(InMemoryHealthStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.failures: list[tuple[str, bool | None]] = []
+
+        def admit(self, route: str, *, estimated_tokens: int | None = None) -> Admission:
+            return Admission(True, probe=route == "cerebras")
+
+        def record_failure(self, route: str, failure: Any, **kwargs: Any) -> None:
+            self.failures.append((route, kwargs.get("probe")))
+
+    store = Recording()
+    plan = CallPlan(routes=[route(), route("groq")], health=store, attempt_timeout=None,
+                    deadline=None)  # fmt: skip
+    first = plan.next_step()
+    assert first is not None and not isinstance(first, float)
+    plan.failed(first, ValueError("boom"), started=0.0)
+    second = plan.next_step()
+    assert second is not None and not isinstance(second, float)
+    plan.failed(second, ValueError("boom"), started=0.0)
+    assert store.failures == [("cerebras", True), ("groq", False)]
