@@ -364,7 +364,12 @@ def default_routes(
             ``api_key`` here gets a route even without its env var.
 
     Returns:
-        Ordered mapping of route name to chat model; empty if no provider has a key.
+        Ordered mapping of route name to chat model; empty if no provider has a key. A
+        provider the catalogue knows does not serve ``model`` gets no route (the seed's
+        Groq fallback only comes with a Groq route).
+
+    Raises:
+        ValueError: Providers have keys, but none of them serves ``model``.
     """
     env = os.environ if environ is None else environ
     requested = model or SEED_GROQ_MODEL
@@ -377,20 +382,30 @@ def default_routes(
     groq_kwargs = extra.get("groq", {})
     openai_kwargs = extra.get("openai", {})
 
+    not_served: list[str] = []
+
+    def serves(provider: str) -> str | None:
+        """``provider``'s id for the requested model, or ``None`` (logged) if it has none."""
+        resolved = catalogue.resolve(requested, provider)
+        if resolved is None:
+            logger.info("RoutedChatModel: %s does not serve %r, so no route.", provider, requested)
+            not_served.append(provider)
+            return None
+        return resolved.model_id
+
     if env.get("CEREBRAS_API_KEY") or cerebras_kwargs.get("api_key"):
         from langchain_cerebras_router.chat_models import ChatCerebras
 
-        resolved = catalogue.resolve(requested, "cerebras")
-        cerebras_model = resolved.model_id if resolved else requested
-        routes["cerebras"] = ChatCerebras(model=cerebras_model, **base, **cerebras_kwargs)
+        cerebras_model = serves("cerebras")
+        if cerebras_model is not None:
+            routes["cerebras"] = ChatCerebras(model=cerebras_model, **base, **cerebras_kwargs)
     else:
         logger.info("RoutedChatModel: no CEREBRAS_API_KEY, so no Cerebras route.")
 
-    if env.get("GROQ_API_KEY") or groq_kwargs.get("api_key"):
+    groq_model = serves("groq") if env.get("GROQ_API_KEY") or groq_kwargs.get("api_key") else None
+    if groq_model is not None:
         from langchain_groq import ChatGroq
 
-        resolved = catalogue.resolve(requested, "groq")
-        groq_model = resolved.model_id if resolved else requested
         routes["groq"] = ChatGroq(
             model=groq_model,
             **base,
@@ -405,7 +420,7 @@ def default_routes(
                 **groq_kwargs,
                 **_groq_http_clients(name, observe_headers),
             )
-    else:
+    elif not (env.get("GROQ_API_KEY") or groq_kwargs.get("api_key")):
         logger.info("RoutedChatModel: no GROQ_API_KEY, so no Groq route.")
 
     if openai_model and (env.get("OPENAI_API_KEY") or openai_kwargs.get("api_key")):
@@ -418,4 +433,11 @@ def default_routes(
             )
         else:
             routes["openai"] = ChatOpenAI(model=openai_model, **base, **openai_kwargs)
+    if not routes and not_served:
+        msg = (
+            f"Model {requested!r} is not served by {' or '.join(not_served)}, the providers "
+            "with an API key: pass a model one of them serves (see ModelCatalogue), or set "
+            "the key of a provider that serves it."
+        )
+        raise ValueError(msg)
     return routes

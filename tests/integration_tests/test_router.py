@@ -1113,3 +1113,19 @@ def test_a_groq_route_given_its_own_http_client_keeps_it(emulator: Emulator) -> 
     )
     assert answered_by(model.invoke("hi")) == "groq"
     assert seen == ["/openai/v1/chat/completions"]
+
+
+def test_drop_in_skips_a_provider_that_does_not_serve_the_model(emulator_env: Emulator) -> None:
+    """Groq does not serve zai-glm-4.7: no Groq route (nor its fallback), Cerebras answers."""
+    model = RoutedChatModel(model="zai-glm-4.7")  # default priority: balanced, Groq first
+    assert list(model.routes) == ["cerebras"]
+    assert answered_by(model.invoke("hi")) == "cerebras"
+    assert emulator_env.request_count("groq") == 0
+
+
+def test_drop_in_says_when_no_provider_with_a_key_serves_the_model(
+    emulator_env: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("CEREBRAS_API_KEY")
+    with pytest.raises(ValueError, match=r"'zai-glm-4\.7' is not served by groq"):
+        RoutedChatModel(model="zai-glm-4.7")
