@@ -346,7 +346,9 @@ class ChatCerebras(BaseChatModel):
         client = per_loop.get(config) if per_loop is not None else None
         if client is None:
             with self._client_lock:
-                per_loop = self._async_clients.get(loop) or self._async_clients.set(loop, {})
+                per_loop = self._async_clients.get(loop)
+                if per_loop is None:
+                    per_loop = self._async_clients.set(loop, {})
                 client = per_loop.get(config)
                 if client is None:
                     http_client = self.http_async_client or DefaultAsyncHttpxClient(

@@ -402,7 +402,8 @@ def default_routes(
     else:
         logger.info("RoutedChatModel: no CEREBRAS_API_KEY, so no Cerebras route.")
 
-    groq_model = serves("groq") if env.get("GROQ_API_KEY") or groq_kwargs.get("api_key") else None
+    has_groq_key = bool(env.get("GROQ_API_KEY") or groq_kwargs.get("api_key"))
+    groq_model = serves("groq") if has_groq_key else None
     if groq_model is not None:
         from langchain_groq import ChatGroq
 
@@ -420,7 +421,7 @@ def default_routes(
                 **groq_kwargs,
                 **_groq_http_clients(name, observe_headers),
             )
-    elif not (env.get("GROQ_API_KEY") or groq_kwargs.get("api_key")):
+    elif not has_groq_key:
         logger.info("RoutedChatModel: no GROQ_API_KEY, so no Groq route.")
 
     if openai_model and (env.get("OPENAI_API_KEY") or openai_kwargs.get("api_key")):

@@ -55,6 +55,15 @@ class OpenedStream(Generic[T]):
     ttft: float | None = None
     ended: bool = False
 
+    def take(self, chunk: ChatGenerationChunk, ctx: CallContext, ticket: AttemptTicket) -> bool:
+        """Buffer a chunk read before the commit point; ``True`` if it commits the stream."""
+        self.buffered.append(chunk)
+        if is_committing_chunk(chunk.message):
+            self.ttft = time.monotonic() - ticket.started
+            return True
+        _check_first_chunk_deadline(ctx, ticket)
+        return False
+
 
 def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
     """A whole answer as one chunk (members that cannot stream)."""
@@ -175,11 +184,6 @@ class _StreamTally:
         )
 
 
-def _caller_left(ctx: CallContext, ticket: AttemptTicket, why: str) -> None:
-    """Record a stream the caller stopped reading before its end (neither success nor fault)."""
-    abandon_attempt(ctx, ticket, why)
-
-
 def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     """A routed sync stream (``_stream``)."""
 
@@ -188,11 +192,8 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         opened: OpenedStream[Iterator[ChatGenerationChunk]] = OpenedStream(chunks)
         try:
             for chunk in chunks:
-                opened.buffered.append(chunk)
-                if is_committing_chunk(chunk.message):
-                    opened.ttft = time.monotonic() - ticket.started
+                if opened.take(chunk, ctx, ticket):
                     break
-                _check_first_chunk_deadline(ctx, ticket)
             else:
                 opened.ended = True
         except BaseException:
@@ -222,7 +223,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     except GeneratorExit:
         _close(opened)
         if not tally.done:
-            _caller_left(ctx, ticket, "the caller stopped reading")
+            abandon_attempt(ctx, ticket, "the caller stopped reading")
         raise
     except Exception as exc:
         _close(opened)
@@ -361,11 +362,8 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         opened: OpenedStream[AsyncIterator[ChatGenerationChunk]] = OpenedStream(chunks)
         try:
             async for chunk in chunks:
-                opened.buffered.append(chunk)
-                if is_committing_chunk(chunk.message):
-                    opened.ttft = time.monotonic() - ticket.started
+                if opened.take(chunk, ctx, ticket):
                     break
-                _check_first_chunk_deadline(ctx, ticket)
             else:
                 opened.ended = True
         except BaseException:
@@ -402,13 +400,13 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     except GeneratorExit:
         await _aclose(opened)
         if not tally.done:
-            _caller_left(ctx, ticket, "the caller stopped reading")
+            abandon_attempt(ctx, ticket, "the caller stopped reading")
         await ctx.plan.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
         if not tally.done:
-            _caller_left(ctx, ticket, "the call was cancelled")
+            abandon_attempt(ctx, ticket, "the call was cancelled")
         await ctx.plan.aflush()
         raise
     except Exception as exc:

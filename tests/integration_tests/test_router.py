@@ -1008,31 +1008,22 @@ def test_a_static_policy_is_asked_once_per_priority(emulator: Emulator) -> None:
     assert asked == ["ultimate_speed", "speed"]
 
 
-class _StuckMember(BaseChatModel):
-    """A member stuck in a blocking call until ``release`` is set (it ignores timeouts)."""
+class _BlockingMember(BaseChatModel):
+    """Answers ``reply``; first blocks until ``release`` is set, if given (ignores timeouts)."""
 
-    release: Any
+    reply: str
+    release: Any = None
 
     @property
     def _llm_type(self) -> str:
-        return "stuck"
+        return "blocking"
 
     def _generate(
         self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
     ) -> ChatResult:
-        self.release.wait(30)
-        return ChatResult(generations=[ChatGeneration(message=AIMessage("late"))])
-
-
-class _InstantMember(BaseChatModel):
-    @property
-    def _llm_type(self) -> str:
-        return "instant"
-
-    def _generate(
-        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
-    ) -> ChatResult:
-        return ChatResult(generations=[ChatGeneration(message=AIMessage("ok"))])
+        if self.release is not None:
+            self.release.wait(30)
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self.reply))])
 
 
 def test_abandoned_stuck_attempts_do_not_starve_healthy_routes() -> None:
@@ -1044,7 +1035,10 @@ def test_abandoned_stuck_attempts_do_not_starve_healthy_routes() -> None:
             return ["stuck", "instant"]
 
     model = RoutedChatModel(
-        routes={"stuck": _StuckMember(release=release), "instant": _InstantMember()},
+        routes={
+            "stuck": _BlockingMember(reply="late", release=release),
+            "instant": _BlockingMember(reply="ok"),
+        },
         policy=StuckFirst(),
         timeout=0.02,
         max_retries=0,
