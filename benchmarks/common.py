@@ -565,13 +565,14 @@ def plot_result(result: Mapping[str, Any], path: Path) -> bool:
 def frozen_gc(frozen: bool = True) -> Iterator[None]:
     """With ``frozen``, move every object alive now out of the collector's reach.
 
-    A LangChain stream keeps all its chunks until the end (to merge them for callbacks),
-    so a long stream promotes thousands of objects to the oldest generation and triggers
-    full collections, which scan the whole heap (every imported module included: about
-    80 ms on the reference machine). The raw SDK keeps nothing. ``gc.freeze()`` after
-    start-up, a common production setting, makes those collections cheap; measuring
-    both ways shows how much of a gap is the collector, and freezing removes the noise
-    when two LangChain clients (which retain alike) are compared.
+    A stream on ``BaseChatModel.stream``'s path keeps all its chunks until the end (to
+    merge them for callbacks), so a long stream promotes thousands of objects to the
+    oldest generation and triggers full collections, which scan the whole heap (every
+    imported module included: about 80 ms on the reference machine). The raw SDK keeps
+    nothing, nor does ChatCerebras when no callback handler observes the stream.
+    ``gc.freeze()`` after start-up, a common production setting, makes those collections
+    cheap; measuring both ways shows how much of a gap is the collector, and freezing
+    removes the noise when two LangChain clients are compared.
     """
     if not frozen:
         yield

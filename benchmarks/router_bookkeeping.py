@@ -19,9 +19,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequen
 from typing import Any
 
 from langchain_core.language_models import LangSmithParams
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from langchain_cerebras_router.lean_streaming import LeanStreamingChatModel
 
 RATE_LIMIT_HEADERS = {
     "x-ratelimit-limit-requests-day": "14400",
@@ -39,7 +40,7 @@ FINAL_METADATA = {
 ROUNDS = 10
 
 
-class FakeCerebras(BaseChatModel):
+class FakeCerebras(LeanStreamingChatModel):
     """Answers at once, like ChatCerebras would without the network."""
 
     @property

@@ -4,8 +4,8 @@ The router has two routes on the emulator (its own process): Cerebras and Groq, 
 priority ``ultimate_speed`` so that Cerebras answers every call. Compared with the same
 ``ChatCerebras`` called directly, round-robin: invoke, ainvoke, and stream / astream of a
 short (24-token) and a long (4,000-token) answer. Short calls compare medians; long
-streams compare means, with a frozen heap (both clients retain chunks alike, and a full
-collection landing in one run would decide the comparison otherwise).
+streams compare means, with a frozen heap (a full collection of the start-up heap,
+~100 ms, landing in one run would decide the comparison otherwise).
 
 Target: router <= 1.05x ChatCerebras (time per call; for long streams, time per chunk).
 """
@@ -58,9 +58,8 @@ def _models(url: str) -> tuple[Any, Any]:
 
 
 def _frozen(measure: Callable[[], T]) -> T:
-    """Long streams are compared with a frozen heap (see ``frozen_gc``): both clients
-    retain their chunks alike, and a full collection (~100 ms) landing in one of them
-    would otherwise decide the comparison."""
+    """Long streams are compared with a frozen heap (see ``frozen_gc``): a full
+    collection (~100 ms) landing in one of them would otherwise decide the comparison."""
     with frozen_gc():
         return measure()
 
@@ -216,8 +215,7 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             f"An untimed probe call through the router was answered by {answered_by!r}.",
             "added_us and vs_ChatCerebras compare medians for short calls and means for long "
             "streams (column 'compared').",
-            "Long streams run with gc.freeze() (both clients retain chunks alike; a ~100 ms "
-            "full collection would otherwise land at random in one of them): see (b) for "
-            "the collector's cost.",
+            "Long streams run with gc.freeze() (a ~100 ms full collection would otherwise "
+            "land at random in one of them): see (b) for the collector's cost.",
         ],
     ).to_dict()

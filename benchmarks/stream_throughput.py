@@ -3,10 +3,11 @@
 The emulator (its own process) streams one token per chunk as fast as it can, so the
 client is the bottleneck: chunks/s is the rate at which each client turns SSE events into
 what it yields. Contenders: the raw SDK (sync and async), ``ChatCerebras.stream`` /
-``astream``, ``langchain-cerebras`` ``stream`` / ``astream`` and the LangChain floor (a
-chat model with no I/O), run round-robin. Throughput is all chunks over all the time of
-the runs, once with the default collector and once after ``gc.freeze()``
-(see :func:`benchmarks.common.frozen_gc`).
+``astream`` (unobserved, and with a no-op callback handler, which takes
+``BaseChatModel.stream``'s path), ``langchain-cerebras`` ``stream`` / ``astream`` and the
+LangChain floor (a chat model with no I/O), run round-robin. Throughput is all chunks
+over all the time of the runs, once with the default collector and once after
+``gc.freeze()`` (see :func:`benchmarks.common.frozen_gc`).
 
 Target: ChatCerebras chunks/s >= 0.8x the raw SDK's (sync vs sync, async vs async).
 """
@@ -34,6 +35,7 @@ from benchmarks.common import (
 
 RAW = "raw cerebras-cloud-sdk"
 OURS = "ChatCerebras (this package)"
+OURS_OBSERVED = "ChatCerebras with a callback handler"
 LANGCHAIN_CEREBRAS = "langchain-cerebras"
 FLOOR = "LangChain floor (BaseChatModel, no I/O)"
 PROMPT = "Write a long story"
@@ -58,6 +60,13 @@ def _models(url: str, answer_tokens: int) -> dict[str, Any]:
     }
 
 
+def _observed() -> dict[str, Any]:
+    """A config with a no-op handler: what tracing or ``astream_events`` make a stream take."""
+    from langchain_core.callbacks import BaseCallbackHandler
+
+    return {"callbacks": [BaseCallbackHandler()]}
+
+
 def _sync_contenders(url: str, answer_tokens: int) -> dict[str, Callable[[], int]]:
     from cerebras.cloud.sdk import Cerebras
 
@@ -76,12 +85,15 @@ def _sync_contenders(url: str, answer_tokens: int) -> dict[str, Callable[[], int
                 count += 1
         return count
 
-    def lc_stream(model: Any) -> int:
-        return sum(1 for chunk in model.stream(PROMPT) if chunk.content)
+    def lc_stream(model: Any, config: Any = None) -> int:
+        return sum(1 for chunk in model.stream(PROMPT, config) if chunk.content)
 
     contenders: dict[str, Callable[[], int]] = {RAW: raw_stream}
     for name, model in _models(url, answer_tokens).items():
         contenders[name] = functools.partial(lc_stream, model)
+    contenders[OURS_OBSERVED] = functools.partial(
+        lc_stream, chat_cerebras(url, max_tokens=MAX_TOKENS), _observed()
+    )
     return contenders
 
 
@@ -105,9 +117,9 @@ def _async_contenders(
                 count += 1
         return count
 
-    async def lc_astream(model: Any) -> int:
+    async def lc_astream(model: Any, config: Any = None) -> int:
         count = 0
-        async for chunk in model.astream(PROMPT):
+        async for chunk in model.astream(PROMPT, config):
             if chunk.content:
                 count += 1
         return count
@@ -115,6 +127,9 @@ def _async_contenders(
     contenders: dict[str, Callable[[], Awaitable[int]]] = {RAW: raw_stream}
     for name, model in _models(url, answer_tokens).items():
         contenders[name] = functools.partial(lc_astream, model)
+    contenders[OURS_OBSERVED] = functools.partial(
+        lc_astream, chat_cerebras(url, max_tokens=MAX_TOKENS), _observed()
+    )
     return contenders, raw
 
 
@@ -199,16 +214,16 @@ def _rows(
 
 
 def _ceiling(rows: list[dict[str, Any]], api: str) -> str:
-    """The best ratio any LangChain chat model could reach: raw cost plus the floor's."""
+    """The best ratio a chat model on BaseChatModel.stream's path could reach."""
     by_client = {r["client"]: r for r in rows if r["api"] == api}
     raw_us = by_client[RAW]["us_per_chunk"]
     floor_us = by_client[FLOOR]["us_per_chunk"]
     raw_frozen = 1e6 / by_client[RAW]["chunks_per_s_gc_frozen"]
     floor_frozen = 1e6 / by_client[FLOOR]["chunks_per_s_gc_frozen"]
     return (
-        f"{api}: LangChain's own per-chunk work (the floor) costs {floor_us:.1f} us "
-        f"({floor_frozen:.1f} us with a frozen heap), so a LangChain chat model wrapping the "
-        f"raw SDK stream as is cannot exceed {raw_us / (raw_us + floor_us):.2f}x "
+        f"{api}: BaseChatModel.stream's own per-chunk work (the floor) costs {floor_us:.1f} us "
+        f"({floor_frozen:.1f} us with a frozen heap), so a chat model on that path, wrapping "
+        f"the raw SDK stream as is, cannot exceed {raw_us / (raw_us + floor_us):.2f}x "
         f"({raw_frozen / (raw_frozen + floor_frozen):.2f}x) the raw SDK's chunks/s here."
     )
 
@@ -293,7 +308,12 @@ def run(quick: bool = False, *, tiny: bool = False) -> dict[str, Any]:
             "reach); the gap to the default figures is full collections triggered by the "
             "chunks a LangChain stream keeps until its end.",
             "The LangChain floor is a BaseChatModel yielding the same number of chunks with no "
-            "I/O and no parsing: the cost LangChain's stream machinery adds per chunk.",
+            "I/O and no parsing: the cost BaseChatModel.stream's machinery adds per chunk "
+            "(callbacks, and keeping every chunk to merge them for on_llm_end).",
+            "ChatCerebras streams that no callback handler observes skip that machinery and "
+            "keep no chunk (langchain_cerebras_router.lean_streaming); with a handler attached "
+            "(LangSmith tracing, astream_events, LangGraph's messages mode) they take "
+            "BaseChatModel's path: the 'with a callback handler' rows.",
             *ceilings,
         ],
         series={

@@ -22,7 +22,6 @@ from cerebras.cloud.sdk import (
 )
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import LangSmithParams, LanguageModelInput
-from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.output_parsers.base import OutputParserLike
@@ -44,6 +43,7 @@ from langchain_cerebras_router.cerebras_wire import (
 )
 from langchain_cerebras_router.errors import malformed_response_error, truncated_stream_error
 from langchain_cerebras_router.http_clients import PerLoopCache, shared_ssl_context
+from langchain_cerebras_router.lean_streaming import LeanStreamingChatModel
 from langchain_cerebras_router.message_conversion import (
     convert_messages,
 )
@@ -111,7 +111,7 @@ def _key_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ChatCerebras(BaseChatModel):
+class ChatCerebras(LeanStreamingChatModel):
     """Cerebras chat model on the official ``cerebras-cloud-sdk``.
 
     Setup:

@@ -531,14 +531,16 @@ class StreamChunkConverter:
             )
             self._sent_keys.update(response_metadata)
             generation_info = {"finish_reason": finish_reason} if finish_reason else None
-        message = AIMessageChunk(
-            content=content,
-            id=body.get("id"),
-            additional_kwargs=additional_kwargs,
-            tool_call_chunks=chunks_of_tool_calls,
-            usage_metadata=usage_metadata_from(usage) if usage and self._include_usage else None,
-            response_metadata=response_metadata,
-        )
+        # Only fields that differ from their defaults: each one passed costs validation on
+        # the per-token path (~0.8 us for the three empty ones of a text chunk).
+        fields: dict[str, Any] = {"content": content, "id": body.get("id")}
+        if additional_kwargs:
+            fields["additional_kwargs"] = additional_kwargs
+        if chunks_of_tool_calls:
+            fields["tool_call_chunks"] = chunks_of_tool_calls
+        if usage and self._include_usage:
+            fields["usage_metadata"] = usage_metadata_from(usage)
+        message = AIMessageChunk(response_metadata=response_metadata, **fields)
         return ChatGenerationChunk(message=message, generation_info=generation_info)
 
 

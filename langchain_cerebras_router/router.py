@@ -28,6 +28,7 @@ from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.catalogue import ModelCatalogue
 from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
 from langchain_cerebras_router.health import HealthStore
+from langchain_cerebras_router.lean_streaming import LeanStreamingChatModel
 from langchain_cerebras_router.message_conversion import check_history
 from langchain_cerebras_router.metrics import SpeedMonitor
 from langchain_cerebras_router.policy import (
@@ -89,7 +90,7 @@ _TOOLS_KEY = "routed_tools"
 _STRUCTURED_KEY = "routed_structured_output"
 
 
-class RoutedChatModel(BaseChatModel):
+class RoutedChatModel(LeanStreamingChatModel):
     """A chat model that routes each call to Cerebras, Groq, OpenAI or any chat model.
 
     Routes are tried in the order the policy gives for the call's ``priority``

@@ -209,6 +209,7 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         for chunk in opened.buffered:
             tally.add(chunk)
             yield chunk
+        opened.buffered.clear()  # keep no yielded chunk for the rest of the stream
         if opened.ended:
             pass
         elif _member_bounds_stalls(ctx, ticket):
@@ -378,6 +379,7 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         for chunk in opened.buffered:
             tally.add(chunk)
             yield chunk
+        opened.buffered.clear()  # keep no yielded chunk for the rest of the stream
         if opened.ended:
             pass
         elif _member_bounds_stalls(ctx, ticket):
