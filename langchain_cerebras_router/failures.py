@@ -22,6 +22,8 @@ connection          connect errors, resets before the body      yes       counts
 stream_interrupted  reset / malformed data / error event        yes       counts
                     after the body started
 authentication      401, 403                                    yes       disables
+model_not_found     404 ``model_not_found``, ``model_decommis-  yes       counts
+                    sioned``: the route no longer serves it
 bad_request         other 4xx, incl. context length             no        neutral
 cancelled           ``CancelledError`` and other non-Exception  no        neutral
 unknown             anything else                               yes       neutral
@@ -80,6 +82,7 @@ class FailureKind(str, Enum):
     CONNECTION = "connection"
     STREAM_INTERRUPTED = "stream_interrupted"
     AUTHENTICATION = "authentication"
+    MODEL_NOT_FOUND = "model_not_found"
     BAD_REQUEST = "bad_request"
     CANCELLED = "cancelled"
     UNKNOWN = "unknown"
@@ -426,6 +429,8 @@ _CONTEXT_MESSAGE = re.compile(
 _CAPACITY_CODES = frozenset({"capacity_exceeded", "over_capacity"})
 _RATE_CODES = frozenset({"rate_limit_exceeded", "too_many_requests", "queue_exceeded"})
 _AUTH_CODES = frozenset({"invalid_api_key", "wrong_api_key", "authentication_error"})
+_MODEL_GONE_CODES = frozenset({"model_not_found", "model_decommissioned"})
+"""A model id this provider does not (or no longer) serve: another route may serve it."""
 _SERVER_CODES = frozenset(
     {"server_error", "internal_server_error", "service_unavailable", "api_error"}
 )
@@ -447,6 +452,8 @@ def _kind_for_status(status: int, code: str | None) -> FailureKind:
         return FailureKind.RATE_LIMITED
     if status in (401, 403):
         return FailureKind.AUTHENTICATION
+    if code in _MODEL_GONE_CODES:
+        return FailureKind.MODEL_NOT_FOUND
     if status == 408:
         return FailureKind.TIMEOUT
     if status == 409 or status >= 500:

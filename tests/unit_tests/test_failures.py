@@ -144,6 +144,33 @@ def test_capacity_exceeded_code_on_groq_498() -> None:
     assert failure.counts_toward_breaker
 
 
+def test_a_model_the_route_does_not_serve_fails_over() -> None:
+    # providers.md: model ids are retired often; another provider may still serve one.
+    body = {
+        "message": "Model llama3.1-8b does not exist or you do not have access to it.",
+        "type": "not_found_error",
+        "param": "model",
+        "code": "model_not_found",
+    }
+    failure = classify_failure(cerebras_error(cerebras_sdk.NotFoundError, 404, body))
+    assert failure.kind is FailureKind.MODEL_NOT_FOUND
+    assert failure.failover
+    assert failure.counts_toward_breaker
+    assert not failure.disables_route
+    retired = {
+        "error": {
+            "message": "The model has been decommissioned",
+            "type": "invalid_request_error",
+            "code": "model_decommissioned",
+        }
+    }
+    failure = classify_failure(groq_error(groq.BadRequestError, 400, retired))
+    assert failure.kind is FailureKind.MODEL_NOT_FOUND
+    # A 404 that is not about the model stays a bad request.
+    other = cerebras_error(cerebras_sdk.NotFoundError, 404, {"message": "no such path"})
+    assert classify_failure(other).kind is FailureKind.BAD_REQUEST
+
+
 def test_groq_413_over_token_limit_is_a_rate_limit() -> None:
     body = {
         "error": {
