@@ -192,6 +192,21 @@ def test_failover_on_bad_request_when_asked(emulator: Emulator) -> None:
     assert answered_by(router(emulator, failover_on_bad_request=True).invoke("hi")) == "groq"
 
 
+def test_a_route_whose_model_is_retired_fails_over(emulator: Emulator) -> None:
+    # providers.md: model ids are retired often. The route answers 404 model_not_found;
+    # another provider serving the model must answer, and the route's failures count.
+    model = RoutedChatModel(
+        routes={"cerebras": cerebras(emulator, model="retired-model-1"), "groq": groq(emulator)},
+        priority="ultimate_speed",
+    )
+    for _ in range(3):
+        message = model.invoke("hi")
+        assert answered_by(message) == "groq"
+    explanation = message.response_metadata["routing"]
+    assert "model_not_found" in str(explanation)
+    assert model.health.snapshot("cerebras").state == "open"
+
+
 def test_invalid_history_fails_fast_without_any_request(emulator: Emulator) -> None:
     from langchain_core.messages import ToolMessage
 
