@@ -163,6 +163,12 @@ def is_committing_chunk(chunk: BaseMessageChunk) -> bool:
     )
 
 
+def total_tokens(message: BaseMessage | None) -> int | None:
+    """An answer's total tokens (prompt and completion) from its ``usage_metadata``."""
+    usage = getattr(message, "usage_metadata", None)
+    return usage.get("total_tokens") if usage else None
+
+
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     """A cheap prompt-size estimate (4 characters a token) for rate-limit budgeting."""
     return sum(len(str(m.content)) for m in messages) // 4 + 1
@@ -369,11 +375,13 @@ class CallPlan:
         metadata: Mapping[str, Any] | None,
         hedge: bool = False,
         headers: Mapping[str, str] | None = None,
+        tokens: int | None = None,
     ) -> Attempt:
         """Record the answering attempt and feed the health store.
 
         Rate limits come from ``metadata["rate_limits"]`` (ChatCerebras) or, for members
-        whose responses the router observes at the HTTP layer, from ``headers``.
+        whose responses the router observes at the HTTP layer, from ``headers``;
+        ``tokens`` (the answer's total usage) tells the sampler what the call spent.
         """
         self._in_flight.discard(route.name)
         self._probes.discard(route.name)
@@ -381,7 +389,7 @@ class CallPlan:
         latency = now - started
         sampler = self.rate_limit_sampler
         rate_limits = None
-        if sampler is None or sampler.due(route.name, now):
+        if sampler is None or sampler.due(route.name, now, tokens or 0):
             rate_limits = rate_limits_from(metadata)
             if rate_limits is None and headers:
                 rate_limits = parse_rate_limit_headers(headers)

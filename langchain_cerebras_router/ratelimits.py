@@ -195,6 +195,10 @@ def parse_rate_limit_headers(
     )
 
 
+_Observation = tuple[float, bool, float | None, float | None]
+"""(observed at, near a limit, requests margin, tokens margin); see RateLimitSampler."""
+
+
 class RateLimitSampler:
     """Decides which successful answers' rate-limit headers a router parses, per route.
 
@@ -207,7 +211,10 @@ class RateLimitSampler:
     * ``interval`` seconds have passed since the last one (other clients sharing the API
       key spend the budget too);
     * the last observation had ``headroom`` (a fraction of the limit) or less left of
-      either budget, or reported no limit to compare with.
+      either budget, or reported no limit to compare with;
+    * the requests and tokens this router has spent on the route since the last
+      observation (counted from each answer's usage) could have brought either budget
+      down to ``headroom``: a burst of fast calls is never steered by stale headers.
 
     Failed answers (429 and the like) are always parsed, by the caller.
 
@@ -220,39 +227,64 @@ class RateLimitSampler:
 
             sampler = RateLimitSampler(interval=0.05)
             assert sampler.due("cerebras", now=10.0)
-            far = RateLimitSnapshot(remaining_requests=900, limit_requests=1000)
+            far = RateLimitSnapshot(remaining_tokens=900, limit_tokens=1000)
             sampler.observed("cerebras", far, now=10.0)
-            assert not sampler.due("cerebras", now=10.01)
+            assert not sampler.due("cerebras", now=10.01, tokens=500)
+            assert sampler.due("cerebras", now=10.02, tokens=300)  # 100 left: the headroom
             assert sampler.due("cerebras", now=10.06)
     """
 
     def __init__(self, interval: float = 0.05, headroom: float = 0.1) -> None:
         self.interval = interval
         self.headroom = headroom
-        #: route -> (monotonic time of the last observation, whether it was near a limit);
-        #: one dict assignment per observation, so concurrent calls need no lock.
-        self._last: dict[str, tuple[float, bool]] = {}
+        #: route -> the last observation's time, whether it was near a limit, and how
+        #: many requests and tokens may still be spent before either budget reaches the
+        #: headroom (``None``: unknown). One dict assignment per answer, so concurrent
+        #: calls need no lock; a lost update delays a parse by one answer at most.
+        self._last: dict[str, _Observation] = {}
 
-    def due(self, route: str, now: float) -> bool:
-        """Whether to parse the headers of ``route``'s answer received at ``now``."""
+    def due(self, route: str, now: float, tokens: int = 0) -> bool:
+        """Whether to parse the headers of ``route``'s answer received at ``now``.
+
+        Args:
+            route: The route's name.
+            now: Monotonic time of the answer.
+            tokens: The answer's total tokens (prompt and completion), if known.
+        """
         last = self._last.get(route)
         if last is None:
             return True
-        observed_at, near_limit = last
-        return near_limit or now - observed_at >= self.interval
+        observed_at, near_limit, requests_margin, tokens_margin = last
+        if near_limit or now - observed_at >= self.interval:
+            return True
+        if requests_margin is not None:
+            requests_margin -= 1
+        if tokens_margin is not None:
+            tokens_margin -= tokens
+        self._last[route] = (observed_at, False, requests_margin, tokens_margin)
+        return (requests_margin is not None and requests_margin <= 0) or (
+            tokens_margin is not None and tokens_margin <= 0
+        )
 
     def observed(self, route: str, snapshot: RateLimitSnapshot | None, now: float) -> None:
         """Record that ``route``'s headers were parsed at ``now`` (``None``: there were none)."""
-        self._last[route] = (now, snapshot is not None and self._near_limit(snapshot))
+        if snapshot is None:
+            self._last[route] = (now, False, None, None)
+            return
+        requests = self._margin(snapshot.remaining_requests, snapshot.limit_requests)
+        tokens = self._margin(snapshot.remaining_tokens, snapshot.limit_tokens)
+        near_limit = (requests is not None and requests <= 0) or (
+            tokens is not None and tokens <= 0
+        )
+        self._last[route] = (now, near_limit, requests, tokens)
 
-    def _near_limit(self, snapshot: RateLimitSnapshot) -> bool:
-        for remaining, limit in (
-            (snapshot.remaining_requests, snapshot.limit_requests),
-            (snapshot.remaining_tokens, snapshot.limit_tokens),
-        ):
-            if remaining is not None and (limit is None or remaining <= self.headroom * limit):
-                return True
-        return False
+    def _margin(self, remaining: int | None, limit: int | None) -> float | None:
+        """What may be spent before ``headroom``; 0 if ``remaining`` has no limit to go by."""
+        if remaining is None:
+            return None
+        if limit is None:
+            return 0.0
+        return remaining - self.headroom * limit
 
 
 def parse_retry_after(

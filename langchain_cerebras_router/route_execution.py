@@ -41,6 +41,7 @@ from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import (
     CallPlan,
     Route,
+    total_tokens,
 )
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.metrics import SpeedMonitor
@@ -471,6 +472,7 @@ def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) 
         metadata=metadata,
         hedge=ticket.hedge,
         headers=ctx.headers_of(ticket.route),
+        tokens=total_tokens(message),
     )
     ctx.record(
         ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False

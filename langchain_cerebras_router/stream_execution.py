@@ -26,7 +26,12 @@ from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_cerebras_router.attempt_tracing import AttemptTracer
-from langchain_cerebras_router.failover import PartialStreamError, Route, is_committing_chunk
+from langchain_cerebras_router.failover import (
+    PartialStreamError,
+    Route,
+    is_committing_chunk,
+    total_tokens,
+)
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
@@ -146,6 +151,7 @@ class _StreamTally:
             metadata=metadata,
             hedge=ticket.hedge,
             headers=ctx.headers_of(ticket.route),
+            tokens=total_tokens(self.final),
         )
         ctx.record(
             ticket.route,

@@ -306,6 +306,19 @@ def test_rate_limit_headers_steer_traffic_before_a_429(emulator: Emulator) -> No
     assert emulator.request_count("cerebras") == 1  # never hit the 429
 
 
+def test_a_burst_of_fast_calls_moves_away_before_the_token_budget_runs_out(
+    emulator: Emulator,
+) -> None:
+    # Headers are parsed only now and then far from a limit; the tokens the router spends
+    # in between must still bring the parse forward before the budget is gone.
+    emulator.set_rate_limits("cerebras", tokens_per_minute=1_000)
+    model = router(emulator)
+    answers = [answered_by(model.invoke("Say hello")) for _ in range(40)]
+    assert answers[0] == "cerebras" and answers[-1] == "groq"
+    rejected = [r for r in emulator.requests if r.provider == "cerebras" and r.status == 429]
+    assert rejected == []
+
+
 def test_retry_after_is_honoured_by_skipping(emulator: Emulator) -> None:
     model = router(emulator)
     emulator.inject(Fault.rate_limit(retry_after=30), provider="cerebras")

@@ -643,6 +643,23 @@ def test_rate_limit_sampler_parses_when_it_can_matter() -> None:
     assert sampler.due("cerebras", now=13.06)
 
 
+def test_rate_limit_sampler_counts_what_the_router_spends() -> None:
+    from langchain_cerebras_router.ratelimits import RateLimitSampler
+
+    sampler = RateLimitSampler(interval=60.0, headroom=0.1)
+    sampler.observed("cerebras", RateLimitSnapshot(remaining_tokens=400, limit_tokens=1000), 0.0)
+    # 300 tokens may be spent before the headroom (100); fast answers are counted.
+    assert [sampler.due("cerebras", now=0.001, tokens=100) for _ in range(3)] == [
+        False,
+        False,
+        True,
+    ]
+    sampler.observed("cerebras", RateLimitSnapshot(remaining_requests=13, limit_requests=100), 1.0)
+    assert [sampler.due("cerebras", now=1.001) for _ in range(3)] == [False, False, True]
+    sampler.observed("cerebras", None, 2.0)  # no budget known: only the interval counts
+    assert not any(sampler.due("cerebras", now=2.001, tokens=10_000) for _ in range(3))
+
+
 def remaining(store: InMemoryHealthStore) -> int | None:
     rate_limits = store.snapshot("cerebras").rate_limits
     return None if rate_limits is None else rate_limits.remaining_requests
