@@ -101,8 +101,12 @@ def _split_namespace(url: str) -> tuple[str, str | None]:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
     namespace = next((v for k, v in query if k == "namespace"), None)
+    if namespace is None:
+        return url, None
     rest = urlencode([(k, v) for k, v in query if k != "namespace"])
-    return urlunsplit(parts._replace(query=rest)), namespace or None
+    base = url.split("?", 1)[0].split("#", 1)[0]
+    # Not urlunsplit: it drops the "//" of a netloc-less "unix:///path/to/redis.sock".
+    return (f"{base}?{rest}" if rest else base), namespace or None
 
 
 def _opt(value: float | int | None) -> str:

@@ -559,3 +559,29 @@ def test_no_io_in_constructor() -> None:
     store = RedisHealthStore("redis://127.0.0.1:9/0")
     assert not store.using_fallback
     store.close()
+
+
+def test_a_unix_socket_url_connects(tmp_path: Any) -> None:
+    # docs/deployment.md: state= takes unix:// URLs. Rebuilding the URL without its
+    # namespace once turned "unix:///path" into "unix:/path", which redis-py refuses.
+    import subprocess
+    import time
+
+    sock = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        ["redis-server", "--port", "0", "--unixsocket", str(sock), "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        for url in (f"unix://{sock}", f"unix://{sock}?namespace=unix-test"):
+            store = RedisHealthStore(url)
+            assert store.admit("cerebras").allowed
+            store.record_success("cerebras", ttft=0.1, latency=0.2)
+            assert store.snapshot("cerebras").state == "closed"
+        assert RedisHealthStore(f"unix://{sock}?namespace=unix-test").namespace == "unix-test"
+    finally:
+        server.terminate()
+        server.wait()
