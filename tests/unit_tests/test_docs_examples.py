@@ -1,10 +1,12 @@
 """Every code sample in docs/, examples/ and the public classes' docstrings runs.
 
-* ``docs/*.md``: each fenced ```` ```python ```` block runs against the emulator, with
+* ``README.md`` and ``docs/*.md``: each fenced ```` ```python ```` block runs against the emulator, with
   ``CEREBRAS_API_KEY``, ``CEREBRAS_BASE_URL``, ``GROQ_API_KEY`` and ``GROQ_API_BASE`` pointing
   at it. The blocks of one page run in order in one namespace, as a reader would run them
   in a notebook. A block that defines ``test_*`` functions is a test file: it is written
-  to disk and run with pytest (the package's fixtures included). Blocks fenced as
+  to disk and run with pytest (the package's fixtures included). A block whose work is
+  under ``if __name__ == "__main__":`` is a script: it runs as one, in a subprocess, and
+  when a plain fenced block follows it, that block must be exactly what it prints. Blocks fenced as
   ```` ```python no-run ```` are skipped; they are kept for snippets that need real keys or
   other software, and are counted below so that they stay rare.
 * ``examples/*.py``: each script runs with the emulator's environment, and once more as a
@@ -38,6 +40,7 @@ import pytest
 
 import langchain_cerebras_router
 from langchain_cerebras_router.testing import Emulator
+from langchain_cerebras_router.testing.redis_server import RedisServer
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -81,6 +84,13 @@ class Block:
     """1-based line of the block's first code line in ``source``."""
     code: str
     runnable: bool
+    output: str | None = None
+    """The plain fenced block right after this one, if any: the output the page shows."""
+
+    @property
+    def is_script(self) -> bool:
+        """Whether the block is a whole script (its work is under ``__main__``)."""
+        return re.search(r"^if __name__ == .__main__.:", self.code, re.MULTILINE) is not None
 
     @property
     def is_test_file(self) -> bool:
@@ -122,9 +132,22 @@ def fenced_blocks(text: str, source: str) -> list[Block]:
             end += 1
         if info and info[0].lower() in _PYTHON:
             code = textwrap.dedent("\n".join(body)) + "\n"
-            blocks.append(Block(source, index + 2, code, runnable="no-run" not in info[1:]))
+            output = _plain_block_after(lines, end + 1)
+            blocks.append(
+                Block(source, index + 2, code, runnable="no-run" not in info[1:], output=output)
+            )
         index = end + 1
     return blocks
+
+
+def _plain_block_after(lines: list[str], start: int) -> str | None:
+    """The body of a fence with no language opening at ``start`` (blank lines skipped)."""
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start >= len(lines) or lines[start].strip() != "```":
+        return None
+    end = lines.index("```", start + 1) if "```" in lines[start + 1 :] else len(lines)
+    return "\n".join(lines[start + 1 : end])
 
 
 def directive_blocks(text: str, source: str) -> list[Block]:
@@ -153,7 +176,7 @@ def directive_blocks(text: str, source: str) -> list[Block]:
 
 
 def doc_pages() -> list[Path]:
-    return sorted(DOCS.glob("*.md"))
+    return [REPO / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def example_scripts() -> list[Path]:
@@ -275,6 +298,27 @@ def run_test_file(block: Block, tmp_path: Path) -> None:
     assert " passed" in result.stdout
 
 
+def run_script(block: Block, tmp_path: Path) -> None:
+    """Run a whole-script block as ``python script.py``; compare the output it shows."""
+    path = tmp_path / f"doc_script_{block.line}.py"
+    path.write_text(block.code, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(path)],
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if k not in KEY_VARS},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, f"{block.source}, line {block.line}:\n{result.stderr}"
+    if block.output is not None:
+        assert result.stdout.strip().splitlines() == block.output.strip().splitlines(), (
+            f"{block.source}, line {block.line}: the page shows other output than the script "
+            f"prints:\n{result.stdout}"
+        )
+
+
 @pytest.mark.parametrize("page", doc_pages(), ids=lambda p: p.name)
 def test_docs_page_code_runs(page: Path, sample_env: Emulator, tmp_path: Path) -> None:
     if page.name in EXCLUDED_DOCS:
@@ -287,6 +331,10 @@ def test_docs_page_code_runs(page: Path, sample_env: Emulator, tmp_path: Path) -
         for block in runnable:
             if block.is_test_file:
                 run_test_file(block, tmp_path)
+            elif block.is_script:
+                if "RedisServer" in block.code and not RedisServer.available():
+                    pytest.skip(f"{block.source}:{block.line} needs a redis-server binary")
+                run_script(block, tmp_path)
             else:
                 exec(block.compiled(), namespace)
 
@@ -304,7 +352,11 @@ def test_no_run_blocks_stay_rare() -> None:
 
 def test_every_page_is_linked_from_the_index() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
-    missing = [p.name for p in doc_pages() if p.name != "index.md" and f"]({p.name}" not in index]
+    missing = [
+        p.name
+        for p in doc_pages()
+        if p.parent == DOCS and p.name != "index.md" and f"]({p.name}" not in index
+    ]
     assert not missing
 
 
