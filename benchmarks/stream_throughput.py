@@ -61,10 +61,17 @@ def _models(url: str, answer_tokens: int) -> dict[str, Any]:
 
 
 def _observed() -> dict[str, Any]:
-    """A config with a no-op handler: what tracing or ``astream_events`` make a stream take."""
+    """A config with a no-op handler: what tracing or ``astream_events`` make a stream take.
+
+    The handler runs inline (as LangSmith's tracer does): LangChain runs other sync
+    handlers of an async call in a thread pool, one hand-off per event.
+    """
     from langchain_core.callbacks import BaseCallbackHandler
 
-    return {"callbacks": [BaseCallbackHandler()]}
+    class NoOpHandler(BaseCallbackHandler):
+        run_inline = True
+
+    return {"callbacks": [NoOpHandler()]}
 
 
 def _sync_contenders(url: str, answer_tokens: int) -> dict[str, Callable[[], int]]:
