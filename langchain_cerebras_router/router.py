@@ -98,7 +98,7 @@ class RoutedChatModel(LeanStreamingChatModel):
     ``quality``: OpenAI first). A rate limit, 5xx, 498, timeout, connection error or
     in-stream error moves the call to the next route at once: member SDK retries are
     off, the router retries instead. Bad requests (400, context length) are raised as
-    they are. Streams fail over until their first content or tool-call chunk; after it
+    they are. Streams fail over until their first content, reasoning or tool-call chunk; after it
     a failure raises :class:`~langchain_cerebras_router.failover.PartialStreamError`.
     Each route has a circuit breaker and rate-limit budget (``health``); delayed
     hedging is opt-in (``hedge_after``). ``response_metadata["routing"]`` explains
