@@ -88,7 +88,6 @@ class LeanStreamingChatModel(BaseChatModel):
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None,
-        stop: list[str] | None,
         kwargs: dict[str, Any],
         *,
         async_api: bool,
@@ -132,7 +131,7 @@ class LeanStreamingChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
         """Stream the answer; see :class:`LeanStreamingChatModel` for the two paths."""
-        call = self._unobserved_call(input, config, stop, kwargs, async_api=False)
+        call = self._unobserved_call(input, config, kwargs, async_api=False)
         if call is None:
             yield from super().stream(input, config, stop=stop, **kwargs)
             return
@@ -154,7 +153,7 @@ class LeanStreamingChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """Async stream; see :class:`LeanStreamingChatModel` for the two paths."""
-        call = self._unobserved_call(input, config, stop, kwargs, async_api=True)
+        call = self._unobserved_call(input, config, kwargs, async_api=True)
         if call is None:
             async for message in super().astream(input, config, stop=stop, **kwargs):
                 yield message

@@ -195,8 +195,8 @@ def parse_rate_limit_headers(
     )
 
 
-_Observation = tuple[float, bool, float | None, float | None]
-"""(observed at, near a limit, requests margin, tokens margin); see RateLimitSampler."""
+_Observation = tuple[float, float | None, float | None]
+"""(observed at, requests margin, tokens margin); see RateLimitSampler."""
 
 
 class RateLimitSampler:
@@ -237,10 +237,10 @@ class RateLimitSampler:
     def __init__(self, interval: float = 0.05, headroom: float = 0.1) -> None:
         self.interval = interval
         self.headroom = headroom
-        #: route -> the last observation's time, whether it was near a limit, and how
-        #: many requests and tokens may still be spent before either budget reaches the
-        #: headroom (``None``: unknown). One dict assignment per answer, so concurrent
-        #: calls need no lock; a lost update delays a parse by one answer at most.
+        #: route -> the last observation's time and how many requests and tokens may
+        #: still be spent before either budget reaches the headroom (``None``: unknown;
+        #: 0 or less: near a limit, parse every answer). One dict assignment per answer,
+        #: so concurrent calls need no lock; a lost update delays a parse by one answer.
         self._last: dict[str, _Observation] = {}
 
     def due(self, route: str, now: float, tokens: int = 0) -> bool:
@@ -254,14 +254,14 @@ class RateLimitSampler:
         last = self._last.get(route)
         if last is None:
             return True
-        observed_at, near_limit, requests_margin, tokens_margin = last
-        if near_limit or now - observed_at >= self.interval:
+        observed_at, requests_margin, tokens_margin = last
+        if now - observed_at >= self.interval:
             return True
         if requests_margin is not None:
             requests_margin -= 1
         if tokens_margin is not None:
             tokens_margin -= tokens
-        self._last[route] = (observed_at, False, requests_margin, tokens_margin)
+        self._last[route] = (observed_at, requests_margin, tokens_margin)
         return (requests_margin is not None and requests_margin <= 0) or (
             tokens_margin is not None and tokens_margin <= 0
         )
@@ -269,14 +269,13 @@ class RateLimitSampler:
     def observed(self, route: str, snapshot: RateLimitSnapshot | None, now: float) -> None:
         """Record that ``route``'s headers were parsed at ``now`` (``None``: there were none)."""
         if snapshot is None:
-            self._last[route] = (now, False, None, None)
+            self._last[route] = (now, None, None)
             return
-        requests = self._margin(snapshot.remaining_requests, snapshot.limit_requests)
-        tokens = self._margin(snapshot.remaining_tokens, snapshot.limit_tokens)
-        near_limit = (requests is not None and requests <= 0) or (
-            tokens is not None and tokens <= 0
+        self._last[route] = (
+            now,
+            self._margin(snapshot.remaining_requests, snapshot.limit_requests),
+            self._margin(snapshot.remaining_tokens, snapshot.limit_tokens),
         )
-        self._last[route] = (now, near_limit, requests, tokens)
 
     def _margin(self, remaining: int | None, limit: int | None) -> float | None:
         """What may be spent before ``headroom``; 0 if ``remaining`` has no limit to go by."""
