@@ -182,6 +182,10 @@ def convert_message(message: BaseMessage) -> dict[str, Any]:
     return wire
 
 
+#: Message types that neither make nor answer tool calls.
+_PLAIN_TYPES = frozenset({"human", "system"})
+
+
 def check_history(messages: Sequence[BaseMessage]) -> None:
     """Reject, before any network call, a history every chat-completions API refuses.
 
@@ -200,6 +204,8 @@ def check_history(messages: Sequence[BaseMessage]) -> None:
         raise InvalidMessagesError(msg)
     known_tool_call_ids: set[str] = set()
     for position, message in enumerate(messages):
+        if message.type in _PLAIN_TYPES:
+            continue  # neither makes nor answers tool calls (cheaper than the ABC checks)
         if isinstance(message, AIMessage):
             known_tool_call_ids.update(str(tc["id"]) for tc in message.tool_calls if tc.get("id"))
             known_tool_call_ids.update(
@@ -287,7 +293,7 @@ def server_tokens_per_second(
     seconds = time_info.get("completion_time")
     if not tokens or not seconds or seconds <= 0:
         return None
-    return round(float(tokens) / float(seconds), 1)
+    return round(float(tokens) * 10 / float(seconds)) / 10  # to 0.1; round(x, 1) is slow
 
 
 def _final_metadata(

@@ -135,7 +135,7 @@ class CallContext:
     stall_timeout: float | None = None
     monitor: SpeedMonitor | None = None
     #: Route name -> last response headers seen at the HTTP layer (router-built members).
-    observed_headers: Callable[[str], Mapping[str, str] | None] | None = None
+    observed_headers: Mapping[str, Mapping[str, str]] | None = None
     model_override: bool = False
     tracer: AttemptTracer | None = None
     streaming: bool = False
@@ -194,7 +194,7 @@ class CallContext:
 
     def headers_of(self, route: Route) -> Mapping[str, str] | None:
         """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
-        return self.observed_headers(route.name) if self.observed_headers else None
+        return self.observed_headers.get(route.name) if self.observed_headers else None
 
     def hedge_delay(self, route: Route) -> float | None:
         """Seconds to wait for ``route``'s first event before starting a hedge."""
@@ -291,9 +291,9 @@ def _new_ticket(
     ``timeout`` is the one the caller decided with (:meth:`CallPlan.timeout_for_attempt`),
     so that the ticket and that decision never disagree.
     """
-    now = ctx.plan.clock()
-    ticket = AttemptTicket(route, now, hedge, timeout)
-    ctx.trace_start(ticket)
+    ticket = AttemptTicket(route, ctx.plan.clock(), hedge, timeout)
+    if ctx.tracer is not None:
+        ctx.trace_start(ticket)
     return ticket
 
 
@@ -389,7 +389,8 @@ def race_to_first_event(
             time.sleep(step)
             continue
         timeout = plan.timeout_for_attempt()
-        if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
+        unhedged = ctx.hedge_after is None or ctx.hedge_delay(step) is None
+        if unhedged and ctx.member_bounds_attempt(step, timeout):
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
             try:
                 return ticket, start(step, ticket)
@@ -477,14 +478,18 @@ def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) 
     ctx.record(
         ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False
     )
-    AttemptTracer.succeeded(ticket.trace, message)
+    if ticket.trace is not None:
+        AttemptTracer.succeeded(ticket.trace, message)
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
         if ctx.model_override and ticket.route.model_id:
             # Some members (ChatGroq) report their configured model, not the override.
             message.response_metadata["model_name"] = ticket.route.model_id
         message.response_metadata["routing"] = explanation
-    result.llm_output = {**(result.llm_output or {}), "routing": explanation}
+    if result.llm_output is None:
+        result.llm_output = {"routing": explanation}
+    else:  # the member's own dict, made for this answer
+        result.llm_output["routing"] = explanation
     return result
 
 

@@ -416,9 +416,12 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Invoke; ``priority`` may come as a kwarg or ``config["configurable"]``."""
+        kwargs = self._priority_from(config, kwargs)
+        if self.hedge_after is None:  # the call's start only matters to the hedge delay
+            return super().invoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
         try:
-            return super().invoke(input, config, stop=stop, **self._priority_from(config, kwargs))
+            return super().invoke(input, config, stop=stop, **kwargs)
         finally:
             _CALL_STARTED.reset(token)
 
@@ -431,11 +434,12 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Async invoke; ``priority`` as in :meth:`invoke`."""
+        kwargs = self._priority_from(config, kwargs)
+        if self.hedge_after is None:
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
         try:
-            return await super().ainvoke(
-                input, config, stop=stop, **self._priority_from(config, kwargs)
-            )
+            return await super().ainvoke(input, config, stop=stop, **kwargs)
         finally:
             _CALL_STARTED.reset(token)
 
@@ -474,10 +478,12 @@ class RoutedChatModel(LeanStreamingChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
-        private = self._private()
-        call_started = _CALL_STARTED.get()
-        if call_started is not None:
-            _CALL_STARTED.set(None)  # read once: not by a router called as a member
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        call_started = None
+        if self.hedge_after is not None:  # set by invoke/ainvoke only when hedging
+            call_started = _CALL_STARTED.get()
+            if call_started is not None:
+                _CALL_STARTED.set(None)  # read once: not by a router called as a member
         call_kwargs = {**self.model_kwargs, **kwargs}
         # Normalised once: by invoke/stream for a per-call priority, at construction otherwise.
         priority = call_kwargs.pop("priority", None) or self.priority
@@ -491,20 +497,21 @@ class RoutedChatModel(LeanStreamingChatModel):
             call_kwargs.setdefault("max_tokens", self.max_tokens)
         if stop is None:
             stop = self.stop
-        routes = self._ordered_routes(priority)
+        routes = private["_orders"].get(priority) or self._ordered_routes(priority)
         model_override = bool(call_kwargs.get("model"))
         if model_override:
             routes, call_kwargs = self._routes_for_model(routes, call_kwargs)
         attempt_timeout = (
             self.first_token_timeout if stream and self.first_token_timeout else self.timeout
         )
+        estimated_tokens = estimate_tokens(messages)
         plan = CallPlan(
             routes=routes,
             health=self.health,
             attempt_timeout=attempt_timeout,
             deadline=self.deadline,
             max_passes=1 + max(0, self.max_retries),
-            estimated_tokens=estimate_tokens(messages),
+            estimated_tokens=estimated_tokens,
             failover_on_bad_request=self.failover_on_bad_request,
             asynchronous=asynchronous,
             rate_limit_sampler=private["_rate_limit_sampler"],
@@ -518,15 +525,18 @@ class RoutedChatModel(LeanStreamingChatModel):
             messages=messages,
             stop=stop,
             priority=priority,
-            member_kwargs=lambda route, member_timeout: self._kwargs_for(
-                route, call_kwargs, request, member_timeout, model_override=model_override
+            member_kwargs=functools.partial(
+                self._kwargs_for,
+                call_kwargs=call_kwargs,
+                request=request,
+                model_override=model_override,
             ),
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             monitor=self.monitor,
-            observed_headers=private["_last_headers"].get,
+            observed_headers=private["_last_headers"],
             model_override=model_override,
-            tracer=AttemptTracer.for_run(run_manager, messages),
+            tracer=None if run_manager is None else AttemptTracer.for_run(run_manager, messages),
             streaming=stream,
             call_started=call_started,
         )
@@ -566,10 +576,10 @@ class RoutedChatModel(LeanStreamingChatModel):
     def _kwargs_for(
         self,
         route: Route,
-        call_kwargs: dict[str, Any],
-        request: ToolsRequest | StructuredOutputRequest | None,
         member_timeout: httpx.Timeout | None = None,
         *,
+        call_kwargs: dict[str, Any],
+        request: ToolsRequest | StructuredOutputRequest | None,
         model_override: bool = False,
     ) -> dict[str, Any]:
         kwargs, dropped = accepted_kwargs(route.provider, call_kwargs)

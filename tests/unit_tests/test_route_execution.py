@@ -111,7 +111,7 @@ def test_first_attempt_hedges_from_the_call_start_later_ones_from_their_own() ->
 
 
 def test_invoke_start_is_read_once_by_the_routing(emulator: Any) -> None:
-    model = RoutedChatModel(routes={"groq": _groq(emulator)}, priority="speed")
+    model = RoutedChatModel(routes={"groq": _groq(emulator)}, priority="speed", hedge_after=0.5)
     token = _CALL_STARTED.set(42.0)
     try:
         ctx = model._context([HumanMessage("hi")], None, {}, stream=False)
@@ -122,6 +122,22 @@ def test_invoke_start_is_read_once_by_the_routing(emulator: Any) -> None:
     finally:
         _CALL_STARTED.reset(token)
     assert model._context([HumanMessage("hi")], None, {}, stream=False).call_started is None
+
+
+def test_invoke_start_is_kept_only_by_a_hedging_router(emulator: Any) -> None:
+    """Without hedging nothing reads the call's start, so invoke does not record it."""
+    seen: list[float | None] = []
+
+    class Probe(RoutedChatModel):
+        def _context(self, *args: Any, **kwargs: Any) -> Any:
+            seen.append(_CALL_STARTED.get())
+            return super()._context(*args, **kwargs)
+
+    for hedge_after in (None, 5.0):
+        Probe(routes={"groq": _groq(emulator)}, hedge_after=hedge_after).invoke("hi")
+    assert seen[0] is None
+    assert isinstance(seen[1], float)
+    assert _CALL_STARTED.get() is None
 
 
 def _groq(emulator: Any) -> Any:
