@@ -13,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, BaseMessageChunk
@@ -25,6 +25,7 @@ from langchain_cerebras_router.health import (
     RateLimitSnapshot,
     parse_rate_limit_headers,
 )
+from langchain_cerebras_router.metrics import SpeedMonitor
 from langchain_cerebras_router.ratelimits import RateLimitSampler
 
 __all__ = [
@@ -51,15 +52,6 @@ class Route:
     model_id: str | None
     has_stream: bool
     has_astream: bool
-
-
-class _Candidate:
-    """A route that route selection proposes, to be admitted by the health store first."""
-
-    __slots__ = ("route",)
-
-    def __init__(self, route: Route) -> None:
-        self.route = route
 
 
 @dataclass(slots=True)
@@ -177,12 +169,6 @@ def is_committing_chunk(chunk: BaseMessageChunk) -> bool:
     )
 
 
-def total_tokens(message: BaseMessage | None) -> int | None:
-    """An answer's total tokens (prompt and completion) from its ``usage_metadata``."""
-    usage = getattr(message, "usage_metadata", None)
-    return usage.get("total_tokens") if usage else None
-
-
 def estimate_tokens(messages: Sequence[BaseMessage]) -> int:
     """A cheap prompt-size estimate (4 characters a token) for rate-limit budgeting."""
     characters = 0
@@ -217,6 +203,7 @@ class CallPlan:
             of applying them with the store's sync API.
         rate_limit_sampler: Which successful answers' rate-limit headers to parse (the
             router's, shared by its calls); ``None``: every answer's.
+        monitor: The speed monitor fed with every answered and failed attempt, if any.
     """
 
     routes: Sequence[Route]
@@ -230,6 +217,7 @@ class CallPlan:
     max_retry_wait: float = 10.0
     asynchronous: bool = False
     rate_limit_sampler: RateLimitSampler | None = None
+    monitor: SpeedMonitor | None = None
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
     # Progress of the call (set in __post_init__).
@@ -266,6 +254,8 @@ class CallPlan:
 
     def timeout_for_attempt(self) -> float | None:
         """The attempt timeout, shortened to what the deadline leaves."""
+        if self._deadline_at is None:
+            return self.attempt_timeout
         remaining = self.remaining()
         if remaining is None:
             return self.attempt_timeout
@@ -275,7 +265,7 @@ class CallPlan:
 
     # ------------------------------------------------------------------ choosing routes
 
-    def next_step(self) -> Route | float | None:
+    def next_step(self, *, hedge: bool = False) -> Route | float | None:
         """The next route to try, seconds to wait before another pass, or ``None``.
 
         Routes refused by health are recorded as skipped. When a pass ends with every
@@ -283,84 +273,78 @@ class CallPlan:
         (fail open), so a burst of failures cannot lock a router out for the whole open
         period. After a pass in which routes failed, another pass starts while the retry
         budget and deadline allow, after the shortest pending ``retry-after``.
-        """
-        return self._step(hedge=False)
 
-    async def anext_step(self) -> Route | float | None:
+        With ``hedge=True`` (the route of a hedge): never waits, never fails open.
+        """
+        while True:
+            step, admit_first = self._propose(hedge=hedge)
+            if not admit_first:
+                return step
+            route = cast(Route, step)
+            admission = self.health.admit(route.name, estimated_tokens=self.estimated_tokens)
+            if self._admitted(route, admission):
+                return route
+
+    async def anext_step(self, *, hedge: bool = False) -> Route | float | None:
         """:meth:`next_step` with the health store's async API (e.g. Redis)."""
-        return await self._astep(hedge=False)
+        while True:
+            step, admit_first = self._propose(hedge=hedge)
+            if not admit_first:
+                return step
+            route = cast(Route, step)
+            admission = await self.health.aadmit(route.name, estimated_tokens=self.estimated_tokens)
+            if self._admitted(route, admission):
+                return route
 
     def next_route_now(self) -> Route | None:
         """The next route for a hedge: never waits, never fails open."""
-        step = self._step(hedge=True)
+        step = self.next_step(hedge=True)
         return step if isinstance(step, Route) else None
 
     async def anext_route_now(self) -> Route | None:
         """:meth:`next_route_now` with the health store's async API."""
-        step = await self._astep(hedge=True)
+        step = await self.anext_step(hedge=True)
         return step if isinstance(step, Route) else None
 
-    def _step(self, *, hedge: bool) -> Route | float | None:
-        """Drive :meth:`_propose` with the store's sync ``admit``."""
-        while True:
-            step = self._propose(hedge=hedge)
-            if not isinstance(step, _Candidate):
-                return step
-            admission = self.health.admit(step.route.name, estimated_tokens=self.estimated_tokens)
-            if self._admitted(step.route, admission):
-                return step.route
+    def _propose(self, *, hedge: bool) -> tuple[Route | float | None, bool]:
+        """The next step of route selection, without I/O: ``(step, admit_first)``.
 
-    async def _astep(self, *, hedge: bool) -> Route | float | None:
-        """Drive :meth:`_propose` with the store's async ``aadmit``."""
-        while True:
-            step = self._propose(hedge=hedge)
-            if not isinstance(step, _Candidate):
-                return step
-            admission = await self.health.aadmit(
-                step.route.name, estimated_tokens=self.estimated_tokens
-            )
-            if self._admitted(step.route, admission):
-                return step.route
-
-    def _propose(self, *, hedge: bool) -> _Candidate | Route | float | None:
-        """The next step of route selection, without I/O.
-
-        A :class:`_Candidate` is a route that the health store must admit first (the
-        caller asks the store, sync or async, and hands the verdict to :meth:`_admitted`);
-        anything else is the step itself: a route tried without asking (fail open), the
-        seconds to wait before another pass, or ``None`` (nothing left). Both the sync and
-        the async callers share this one decision procedure.
+        With ``admit_first`` the step is a route that the health store must admit first:
+        the caller asks the store (sync or async) and hands the verdict to
+        :meth:`_admitted`. Otherwise the step is final: a route tried without asking (fail
+        open), the seconds to wait before another pass, or ``None`` (nothing left). The
+        sync and async callers share this one decision procedure.
         """
         while True:
             if self._deadline_at is not None and self.remaining() == 0.0:
-                return None
+                return None, False
             if self._position < len(self.routes):
                 route = self.routes[self._position]
                 self._position += 1
                 if route.name in self._disabled or route.name in self._in_flight:
                     continue
-                return _Candidate(route)
+                return route, True
             if hedge:
-                return None
+                return None, False
             if self._tried_this_pass == 0 and not self._in_flight:
                 forced = self._fail_open_route()
                 if forced is not None:
-                    return forced
+                    return forced, False
             if self._passes >= self.max_passes or self._in_flight:
-                return None
+                return None, False
             wait = min(self._waits) if self._waits else 0.0
             remaining = self.remaining()
             if wait > self.max_retry_wait or (remaining is not None and wait >= remaining):
-                return None
+                return None, False
             self._passes += 1
             self._position = 0
             self._tried_this_pass = 0
             self._waits = []
             if wait > 0:
-                return wait
+                return wait, False
 
     def _admitted(self, route: Route, admission: Admission) -> bool:
-        """Apply the health store's verdict on a :class:`_Candidate`; ``True``: try it."""
+        """Apply the health store's verdict on a proposed route; ``True``: try it."""
         if not admission.allowed:
             self._skip(route, admission.reason or "refused by health")
             if admission.retry_in is not None:
@@ -398,45 +382,60 @@ class CallPlan:
         *,
         started: float,
         ttft: float | None,
-        metadata: Mapping[str, Any] | None,
+        message: BaseMessage | None,
         hedge: bool = False,
         headers: Mapping[str, str] | None = None,
-        tokens: int | None = None,
+        streamed: bool = False,
+        chunks: int = 0,
     ) -> Attempt:
-        """Record the answering attempt and feed the health store.
+        """Record the answering attempt: health store, rate-limit sampler, speed monitor.
 
-        Rate limits come from ``metadata["rate_limits"]`` (ChatCerebras) or, for members
-        whose responses the router observes at the HTTP layer, from ``headers``;
-        ``tokens`` (the answer's total usage) tells the sampler what the call spent.
+        Rate limits come from the answer's ``response_metadata["rate_limits"]``
+        (ChatCerebras) or, for members whose responses the router observes at the HTTP
+        layer, from ``headers``; its total usage tells the sampler what the call spent.
+        ``message`` is the answer (a stream: its final chunk), ``chunks`` a stream's count.
         """
-        self._in_flight.discard(route.name)
-        self._probes.discard(route.name)
+        name = route.name
+        self._in_flight.discard(name)
+        self._probes.discard(name)
         now = self.clock()
         latency = now - started
+        metadata = message.response_metadata if message is not None else {}
+        usage = getattr(message, "usage_metadata", None) or {}
         sampler = self.rate_limit_sampler
         rate_limits = None
-        if sampler is None or sampler.due(route.name, now, tokens or 0):
+        if sampler is None or sampler.due(name, now, usage.get("total_tokens") or 0):
             rate_limits = rate_limits_from(metadata)
             if rate_limits is None and headers:
                 rate_limits = parse_rate_limit_headers(headers)
             if sampler is not None:
-                sampler.observed(route.name, rate_limits, now)
+                sampler.observed(name, rate_limits, now)
         if self.asynchronous:
-            self._pending.append(
-                (
-                    "record_success",
-                    (route.name,),
-                    {"ttft": ttft, "latency": latency, "rate_limits": rate_limits},
-                )
-            )
+            update = {"ttft": ttft, "latency": latency, "rate_limits": rate_limits}
+            self._pending.append(("record_success", (name,), update))
         else:  # _update_health inlined: this runs once per answered call
-            self.health.record_success(
-                route.name, ttft=ttft, latency=latency, rate_limits=rate_limits
+            self.health.record_success(name, ttft=ttft, latency=latency, rate_limits=rate_limits)
+        model = metadata.get("model_name") or route.model_id
+        if self.monitor is not None:  # CallSample's fields, in order
+            self.monitor.record_attempt(
+                route.provider,
+                str(model or "unknown"),
+                started,
+                ttft,
+                latency,
+                usage.get("output_tokens"),
+                usage.get("input_tokens"),
+                metadata.get("tokens_per_second"),
+                True,
+                None,
+                streamed,
+                name,
+                chunks,
             )
         attempt = Attempt(
-            route.name,
+            name,
             route.provider,
-            (metadata or {}).get("model_name") or route.model_id,
+            model,
             "answered",
             elapsed_ms=milliseconds(latency),
             ttft_ms=None if ttft is None else milliseconds(ttft),
@@ -446,9 +445,17 @@ class CallPlan:
         return attempt
 
     def failed(
-        self, route: Route, exc: BaseException, *, started: float, hedge: bool = False
+        self,
+        route: Route,
+        exc: BaseException,
+        *,
+        started: float,
+        hedge: bool = False,
+        streamed: bool = False,
     ) -> Failure:
-        """Record a failed attempt; the caller fails over only if ``failure.failover``.
+        """Record a failed attempt (health store, speed monitor).
+
+        The caller fails over only if ``failure.failover``.
 
         Returns:
             The classified failure. For bad requests (unless ``failover_on_bad_request``)
@@ -475,6 +482,23 @@ class CallPlan:
             )
         if failure.retry_after is not None:
             self._waits.append(failure.retry_after)
+        elapsed = self.clock() - started
+        if self.monitor is not None:  # CallSample's fields, in order
+            self.monitor.record_attempt(
+                route.provider,
+                route.model_id or "unknown",
+                started,
+                None,
+                elapsed,
+                None,
+                None,
+                None,
+                False,
+                failure.kind.value,
+                streamed,
+                route.name,
+                0,
+            )
         self.attempts.append(
             Attempt(
                 route.name,
@@ -484,7 +508,7 @@ class CallPlan:
                 reason=failure.summary(),
                 failure_kind=failure.kind.value,
                 status_code=failure.status_code,
-                elapsed_ms=milliseconds(self.clock() - started),
+                elapsed_ms=milliseconds(elapsed),
                 hedge=hedge,
             )
         )
@@ -545,5 +569,5 @@ class CallPlan:
             "provider": answered.provider,
             "priority": priority,
             "hedged": self.hedged,
-            "attempts": [a.to_dict() for a in self.attempts],
+            "attempts": list(map(Attempt.to_dict, self.attempts)),
         }

@@ -365,7 +365,7 @@ class InMemoryHealthStore(HealthStore):
         """See `HealthStore.admit`."""
         with self._lock:
             now = self._clock()
-            s = self._route(route)
+            s = self._routes.get(route) or self._route(route)
             if s.state == "disabled":
                 return Admission(False, f"disabled: {s.disabled_reason}")
             if s.state == "open":
@@ -444,7 +444,7 @@ class InMemoryHealthStore(HealthStore):
         """See `HealthStore.record_success`. A disabled route stays disabled."""
         with self._lock:
             now = self._clock()
-            s = self._route(route)
+            s = self._routes.get(route) or self._route(route)
             s.successes += 1
             s.consecutive_failures = 0
             if s.state != "disabled":
@@ -469,7 +469,7 @@ class InMemoryHealthStore(HealthStore):
         """See `HealthStore.record_failure`."""
         with self._lock:
             now = self._clock()
-            s = self._route(route)
+            s = self._routes.get(route) or self._route(route)
             kind = failure.kind.value
             s.failures[kind] = s.failures.get(kind, 0) + 1
             s.last_failure = failure
@@ -502,7 +502,7 @@ class InMemoryHealthStore(HealthStore):
     def release_probe(self, route: str) -> None:
         """See `HealthStore.release_probe`."""
         with self._lock:
-            s = self._route(route)
+            s = self._routes.get(route) or self._route(route)
             if s.state == "half_open" and s.probe_leases:
                 s.probe_leases.pop(0)
 

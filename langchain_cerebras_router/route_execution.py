@@ -41,10 +41,7 @@ from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import (
     CallPlan,
     Route,
-    total_tokens,
 )
-from langchain_cerebras_router.failures import classify_failure
-from langchain_cerebras_router.metrics import SpeedMonitor
 
 #: Members that accept a per-request ``timeout`` (their SDKs' httpx read timeout).
 TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
@@ -133,7 +130,6 @@ class CallContext:
     member_kwargs: Callable[[Route, httpx.Timeout | None], dict[str, Any]]
     hedge_after: float | str | None = None
     stall_timeout: float | None = None
-    monitor: SpeedMonitor | None = None
     #: Route name -> last response headers seen at the HTTP layer (router-built members).
     observed_headers: Mapping[str, Mapping[str, str]] | None = None
     model_override: bool = False
@@ -185,7 +181,7 @@ class CallContext:
             return True
         if route.provider not in TIMEOUT_AWARE_PROVIDERS:
             return False
-        return self.member_read_timeout(attempt_timeout) == attempt_timeout
+        return not self.streaming or self.member_read_timeout(attempt_timeout) == attempt_timeout
 
     def trace_start(self, ticket: AttemptTicket) -> None:
         """Open the attempt's child run (only when the call is traced)."""
@@ -203,39 +199,6 @@ class CallContext:
         if self.hedge_after == "p95":
             return self.plan.health.ttft_quantile(route.name, 0.95)
         return float(self.hedge_after)
-
-    def record(
-        self,
-        route: Route,
-        *,
-        started: float,
-        ttft: float | None,
-        message: BaseMessage | None,
-        error: BaseException | None,
-        streamed: bool,
-        chunks: int = 0,
-    ) -> None:
-        """Feed the speed monitor (if any) with one attempt."""
-        if self.monitor is None:
-            return
-        usage = getattr(message, "usage_metadata", None) or {}
-        metadata = getattr(message, "response_metadata", None) or {}
-        # CallSample's fields, in order (aggregated when the monitor is read).
-        self.monitor.record_attempt(
-            route.provider,
-            str(metadata.get("model_name") or route.model_id or "unknown"),
-            started,
-            ttft,
-            time.monotonic() - started,
-            usage.get("output_tokens"),
-            usage.get("input_tokens"),
-            metadata.get("tokens_per_second"),
-            error is None,
-            None if error is None else classify_failure(error).kind.value,
-            streamed,
-            route.name,
-            chunks,
-        )
 
 
 @dataclass(slots=True)
@@ -261,9 +224,6 @@ def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) ->
     """Record a failed attempt; re-raise when the failure must not be failed over."""
     AttemptTracer.failed(ticket.trace, exc)
     failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
-    ctx.record(
-        ticket.route, started=ticket.started, ttft=None, message=None, error=exc, streamed=False
-    )
     if not ctx.plan.should_fail_over(failure):
         raise exc
 
@@ -465,18 +425,13 @@ def _watch_in_threads(
 
 def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) -> ChatResult:
     message = result.generations[0].message if result.generations else None
-    metadata = message.response_metadata if message is not None else {}
     attempt = ctx.plan.succeeded(
         ticket.route,
         started=ticket.started,
         ttft=None,
-        metadata=metadata,
+        message=message,
         hedge=ticket.hedge,
         headers=ctx.headers_of(ticket.route),
-        tokens=total_tokens(message),
-    )
-    ctx.record(
-        ticket.route, started=ticket.started, ttft=None, message=message, error=None, streamed=False
     )
     if ticket.trace is not None:
         AttemptTracer.succeeded(ticket.trace, message)

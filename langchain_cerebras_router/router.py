@@ -196,9 +196,8 @@ class RoutedChatModel(LeanStreamingChatModel):
     #: Route name -> "provider/model", for ``_identifying_params`` (fixed after validation).
     _route_names: dict[str, str] = PrivateAttr(default_factory=dict)
     _rate_limit_sampler: RateLimitSampler = PrivateAttr(default_factory=RateLimitSampler)
-    _ls_params: dict[tuple[str, tuple[str, ...] | None, str | None], LangSmithParams] = PrivateAttr(
-        default_factory=dict
-    )
+    #: Priority, or (priority, stop, model) -> LangSmith params (static policies).
+    _ls_params: dict[Any, LangSmithParams] = PrivateAttr(default_factory=dict)
     _last_headers: dict[str, httpx.Headers] = PrivateAttr(default_factory=dict)
     _member_kwargs: weakref.WeakKeyDictionary[Any, dict[str, dict[str, Any]]] = PrivateAttr(
         default_factory=weakref.WeakKeyDictionary
@@ -345,7 +344,9 @@ class RoutedChatModel(LeanStreamingChatModel):
         model = kwargs.get("model")
         if not getattr(self.policy, "static", False):  # the first route may change
             return self._compute_ls_params(stop, priority=priority, model=model)
-        key = (priority, tuple(stop) if stop else None, str(model) if model else None)
+        key: Any = priority  # the usual call: no stop list, no per-call model
+        if stop or model:
+            key = (priority, tuple(stop) if stop else None, str(model) if model else None)
         known: dict[Any, LangSmithParams] = self._private()["_ls_params"]
         cached = known.get(key)
         if cached is None:
@@ -353,7 +354,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             if len(known) >= 256:  # per-call stop lists / models: keep it bounded
                 known.clear()
             known[key] = cached
-        return LangSmithParams(**cached)
+        return cached.copy()
 
     def _compute_ls_params(self, stop: list[str] | None, **kwargs: Any) -> LangSmithParams:
         first = self._ordered_routes(kwargs.get("priority"))[0]
@@ -515,6 +516,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             failover_on_bad_request=self.failover_on_bad_request,
             asynchronous=asynchronous,
             rate_limit_sampler=private["_rate_limit_sampler"],
+            monitor=self.monitor,
         )
         has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
         hedge_after = self.hedge_after
@@ -533,7 +535,6 @@ class RoutedChatModel(LeanStreamingChatModel):
             ),
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
-            monitor=self.monitor,
             observed_headers=private["_last_headers"],
             model_override=model_override,
             tracer=None if run_manager is None else AttemptTracer.for_run(run_manager, messages),

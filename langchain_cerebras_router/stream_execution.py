@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import queue
 import threading
 import time
@@ -30,7 +31,6 @@ from langchain_cerebras_router.failover import (
     PartialStreamError,
     Route,
     is_committing_chunk,
-    total_tokens,
 )
 from langchain_cerebras_router.failures import classify_failure
 from langchain_cerebras_router.route_execution import (
@@ -143,22 +143,13 @@ class _StreamTally:
     def _succeed(self) -> dict[str, Any]:
         ctx, ticket = self.ctx, self.ticket
         self.done = True
-        metadata = self.final.response_metadata if self.final is not None else {}
         attempt = ctx.plan.succeeded(
             ticket.route,
             started=ticket.started,
             ttft=self.ttft,
-            metadata=metadata,
+            message=self.final,
             hedge=ticket.hedge,
             headers=ctx.headers_of(ticket.route),
-            tokens=total_tokens(self.final),
-        )
-        ctx.record(
-            ticket.route,
-            started=ticket.started,
-            ttft=self.ttft,
-            message=self.final,
-            error=None,
             streamed=True,
             chunks=self.chunks,
         )
@@ -171,16 +162,10 @@ class _StreamTally:
         if self.done:  # the answer was complete; a late transport error is not the route's
             failure = classify_failure(exc)
         else:
-            failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
-            AttemptTracer.failed(ticket.trace, exc)
-            ctx.record(
-                ticket.route,
-                started=ticket.started,
-                ttft=None,
-                message=None,
-                error=exc,
-                streamed=True,
+            failure = ctx.plan.failed(
+                ticket.route, exc, started=ticket.started, hedge=ticket.hedge, streamed=True
             )
+            AttemptTracer.failed(ticket.trace, exc)
         return PartialStreamError(
             route=ticket.route.name,
             chunks_yielded=self.chunks,
@@ -212,21 +197,9 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     ticket, opened = race_to_first_event(ctx, start, what="first chunk", close=_close)
     tally = _StreamTally(ctx, ticket, opened.ttft)
     try:
-        for chunk in opened.buffered:
+        for chunk in _rest_of_stream(opened, ctx, ticket):
             tally.add(chunk)
             yield chunk
-        opened.buffered.clear()  # keep no yielded chunk for the rest of the stream
-        if opened.ended:
-            pass
-        elif _member_bounds_stalls(ctx, ticket):
-            # The member's HTTP read timeout is the stall timeout: no watcher per chunk.
-            for chunk in opened.chunks:
-                tally.add(chunk)
-                yield chunk
-        else:
-            for chunk in _watched_for_stalls(opened.chunks, ctx, ticket):
-                tally.add(chunk)
-                yield chunk
     except GeneratorExit:
         _close(opened)
         if not tally.done:
@@ -238,6 +211,26 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     closing = tally.closing_chunk()
     if closing is not None:
         yield closing
+
+
+def _rest_of_stream(
+    opened: OpenedStream[Iterator[ChatGenerationChunk]], ctx: CallContext, ticket: AttemptTicket
+) -> Iterator[ChatGenerationChunk]:
+    """The chunks read up to the commit point, then the rest of the member's stream.
+
+    No generator layer of its own: the buffered chunks are handed over (and no longer
+    kept by ``opened``), then the member's iterator itself when its HTTP read timeout is
+    the stall timeout, else the member read by :func:`_watched_for_stalls`.
+    """
+    # An iterator, not the list: chain keeps its arguments, a list iterator lets go of
+    # the list (and its chunks) once read to the end.
+    buffered = iter(opened.buffered)
+    opened.buffered = []
+    if opened.ended:
+        return buffered
+    if _member_bounds_stalls(ctx, ticket):
+        return itertools.chain(buffered, opened.chunks)
+    return itertools.chain(buffered, _watched_for_stalls(opened.chunks, ctx, ticket))
 
 
 def _check_first_chunk_deadline(ctx: CallContext, ticket: AttemptTicket) -> None:
@@ -359,6 +352,38 @@ async def _aclose(opened: OpenedStream[Any]) -> None:
             await aclose()
 
 
+def _arest_of_stream(
+    opened: OpenedStream[AsyncIterator[ChatGenerationChunk]],
+    ctx: CallContext,
+    ticket: AttemptTicket,
+) -> AsyncIterator[ChatGenerationChunk]:
+    """The member's stream after its commit point.
+
+    The member's iterator itself when its HTTP read timeout is the stall timeout (no
+    timer per chunk), else each chunk within :func:`_next_chunk_wait`.
+    """
+    if _member_bounds_stalls(ctx, ticket):
+        return opened.chunks
+    return _awatched_for_stalls(opened.chunks, ctx, ticket)
+
+
+async def _awatched_for_stalls(
+    chunks: AsyncIterator[ChatGenerationChunk], ctx: CallContext, ticket: AttemptTicket
+) -> AsyncIterator[ChatGenerationChunk]:
+    """:func:`_watched_for_stalls` for async members: a timer per chunk, no thread."""
+    iterator = chunks.__aiter__()
+    while True:
+        wait, why = _next_chunk_wait(ctx, ticket.route)
+        try:
+            async with async_timeout(wait):
+                chunk = await iterator.__anext__()
+        except StopAsyncIteration:
+            return
+        except TimeoutError as exc:
+            raise AttemptTimeoutError(why) from exc
+        yield chunk
+
+
 async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
     """A routed async stream (``_astream``), with a stall timeout between chunks."""
 
@@ -380,29 +405,13 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
 
     ticket, opened = await arace_to_first_event(ctx, start, what="first chunk", close=_aclose)
     tally = _StreamTally(ctx, ticket, opened.ttft)
-    iterator = opened.chunks.__aiter__()
     try:
         for chunk in opened.buffered:
             tally.add(chunk)
             yield chunk
         opened.buffered.clear()  # keep no yielded chunk for the rest of the stream
-        if opened.ended:
-            pass
-        elif _member_bounds_stalls(ctx, ticket):
-            # The member's HTTP read timeout is the stall timeout: no timer per chunk.
-            async for chunk in iterator:
-                tally.add(chunk)
-                yield chunk
-        else:
-            while True:
-                wait, why = _next_chunk_wait(ctx, ticket.route)
-                try:
-                    async with async_timeout(wait):
-                        chunk = await iterator.__anext__()
-                except StopAsyncIteration:
-                    break
-                except TimeoutError as exc:
-                    raise AttemptTimeoutError(why) from exc
+        if not opened.ended:
+            async for chunk in _arest_of_stream(opened, ctx, ticket):
                 tally.add(chunk)
                 yield chunk
     except GeneratorExit:

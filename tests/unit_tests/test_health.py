@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
+from langchain_core.messages import AIMessage
 
 from langchain_cerebras_router.failures import Failure, FailureKind
 from langchain_cerebras_router.health import (
@@ -685,7 +686,8 @@ def test_router_skips_parsing_far_from_the_limit_but_never_near_it() -> None:
             "x-ratelimit-remaining-requests-day": str(remaining),
             "x-ratelimit-limit-requests-day": "1000",
         }
-        plan.succeeded(route, started=plan.clock(), ttft=None, metadata={"rate_limits": headers})
+        answer = AIMessage("hi", response_metadata={"rate_limits": headers})
+        plan.succeeded(route, started=plan.clock(), ttft=None, message=answer)
 
     answer(900)
     assert remaining(store) == 900
