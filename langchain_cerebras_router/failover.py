@@ -521,11 +521,30 @@ class CallPlan:
             return self.failover_on_bad_request and not failure.is_context_length
         return failure.failover
 
-    def abandoned(self, route: Route, *, started: float, why: str, hedge: bool = False) -> None:
-        """Record an attempt given up by the router (lost a hedge race, or cancelled)."""
+    def abandoned(
+        self,
+        route: Route,
+        *,
+        started: float,
+        why: str,
+        hedge: bool = False,
+        outpaced: BaseException | None = None,
+    ) -> None:
+        """Record an attempt given up by the router (lost a hedge race, or cancelled).
+
+        Neutral for the route's health, unless ``outpaced``: the attempt had a head start
+        on the route that answered and still gave nothing. Then ``outpaced`` (a timeout
+        error) counts against its circuit breaker as a timeout would, so that a route
+        that hangs stops costing a hedge on every call once its breaker opens. The speed
+        monitor records neither.
+        """
         self._in_flight.discard(route.name)
-        if route.name in self._probes:
-            self._probes.discard(route.name)
+        probe = route.name in self._probes
+        self._probes.discard(route.name)
+        failure = None if outpaced is None else classify_failure(outpaced)
+        if failure is not None:
+            self._update_health("record_failure", route.name, failure, probe=probe)
+        elif probe:
             self._update_health("release_probe", route.name)
         self.attempts.append(
             Attempt(
@@ -533,7 +552,8 @@ class CallPlan:
                 route.provider,
                 route.model_id,
                 "cancelled",
-                reason=why,
+                reason=why if failure is None else f"{why}: {failure.message}",
+                failure_kind=None if failure is None else failure.kind.value,
                 elapsed_ms=milliseconds(self.clock() - started),
                 hedge=hedge,
             )

@@ -228,10 +228,31 @@ def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) ->
         raise exc
 
 
-def abandon_attempt(ctx: CallContext, ticket: AttemptTicket, why: str) -> None:
-    """Record an attempt the router gave up (neither success nor fault; frees its probe)."""
+def abandon_attempt(
+    ctx: CallContext,
+    ticket: AttemptTicket,
+    why: str,
+    *,
+    winner: AttemptTicket | None = None,
+    what: str = "first event",
+) -> None:
+    """Record an attempt the router gave up (neither success nor fault; frees its probe).
+
+    With ``winner`` (the attempt that answered first), an attempt that started before it
+    and still gave no ``what`` was outpaced: a timeout for its route's breaker (see
+    :meth:`CallPlan.abandoned`).
+    """
     ticket.cancelled = True
-    ctx.plan.abandoned(ticket.route, started=ticket.started, why=why, hedge=ticket.hedge)
+    outpaced = None
+    if winner is not None and ticket.started <= winner.started:
+        waited = ctx.plan.clock() - ticket.started
+        outpaced = AttemptTimeoutError(
+            f"route {ticket.route.name!r} gave no {what} in {waited:.3g} s, while route "
+            f"{winner.route.name!r}, started after it, answered"
+        )
+    ctx.plan.abandoned(
+        ticket.route, started=ticket.started, why=why, hedge=ticket.hedge, outpaced=outpaced
+    )
     AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
 
 
@@ -388,12 +409,15 @@ def _watch_in_threads(
         ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
         inflight[pool.submit(start, route, ticket)] = ticket
 
-    def abandon_all(why: str) -> None:
+    def abandon_all(why: str, winner: AttemptTicket | None = None) -> None:
         for future, ticket in inflight.items():
             ticket.cancelled = True
-            if not future.cancel() and future.done() and future.exception() is None and close:
+            never_ran = future.cancel()
+            finished = future.done() and not never_ran
+            if finished and future.exception() is None and close:
                 close(future.result())
-            abandon_attempt(ctx, ticket, why)
+            silent = not never_ran and not finished  # still waiting for its first event
+            abandon_attempt(ctx, ticket, why, winner=winner if silent else None, what=what)
         inflight.clear()
 
     launch(first, hedge=False, timeout=timeout)
@@ -406,7 +430,7 @@ def _watch_in_threads(
             ticket = inflight.pop(future)
             error = future.exception()
             if error is None:
-                abandon_all("another route answered first")
+                abandon_all("another route answered first", winner=ticket)
                 return ticket, future.result()
             with stopping.held_while(bool(inflight)):
                 fail_attempt(ctx, ticket, error)
@@ -561,13 +585,14 @@ async def _watch_in_tasks(
         ticket = _new_ticket(ctx, route, hedge=hedge, timeout=timeout)
         inflight[asyncio.ensure_future(start(route, ticket))] = ticket
 
-    async def abandon_all(why: str) -> None:
+    async def abandon_all(why: str, winner: AttemptTicket | None = None) -> None:
         for task, ticket in inflight.items():
             ticket.cancelled = True
-            if task.done() and not task.cancelled() and task.exception() is None and close:
+            finished = task.done()
+            if finished and not task.cancelled() and task.exception() is None and close:
                 await close(task.result())
             task.cancel()
-            abandon_attempt(ctx, ticket, why)
+            abandon_attempt(ctx, ticket, why, winner=None if finished else winner, what=what)
         inflight.clear()
         await plan.aflush()
 
@@ -583,7 +608,7 @@ async def _watch_in_tasks(
                 ticket = inflight.pop(task)
                 error = task.exception()
                 if error is None:
-                    await abandon_all("another route answered first")
+                    await abandon_all("another route answered first", winner=ticket)
                     return ticket, task.result()
                 with stopping.held_while(bool(inflight)):
                     fail_attempt(ctx, ticket, error)

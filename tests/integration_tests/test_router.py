@@ -352,6 +352,78 @@ def test_sync_hedged_stream(emulator: Emulator) -> None:
     assert routing["route"] == "groq" and routing["hedged"]
 
 
+def _call(model: RoutedChatModel, mode: str) -> AIMessage:
+    """One call through ``mode`` (invoke, ainvoke, stream, astream), as one message."""
+    if mode == "invoke":
+        return model.invoke("hi")
+    if mode == "ainvoke":
+        return asyncio.run(model.ainvoke("hi"))
+    if mode == "stream":
+        chunks = list(model.stream("hi"))
+    else:
+
+        async def collect() -> list[AIMessageChunk]:
+            return [chunk async for chunk in model.astream("hi")]
+
+        chunks = asyncio.run(collect())
+    full = chunks[0]
+    for chunk in chunks[1:]:
+        full = full + chunk
+    return AIMessage(content=full.content, response_metadata=full.response_metadata)
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke", "stream", "astream"])
+def test_a_route_that_hangs_opens_its_breaker_although_hedges_answer(
+    emulator: Emulator, mode: str
+) -> None:
+    """Outpaced while silent counts as a timeout: the hung route stops costing a hedge."""
+    threshold = 3
+    model = router(
+        emulator,
+        hedge_after=0.05,
+        timeout=10.0,
+        health=InMemoryHealthStore(BreakerConfig(failure_threshold=threshold)),
+    )
+    emulator.inject(Fault.stall(0, 5), provider="cerebras", times=None)
+    answers = [_call(model, mode) for _ in range(threshold + 3)]
+    assert {answered_by(answer) for answer in answers} == {"groq"}
+    assert [a.response_metadata["routing"]["hedged"] for a in answers] == [True] * threshold + [
+        False
+    ] * 3
+    first = answers[0].response_metadata["routing"]["attempts"][0]
+    assert first["route"] == "cerebras" and first["outcome"] == "cancelled"
+    assert first["failure_kind"] == "timeout"
+    assert "gave no" in first["reason"]
+    assert emulator.request_count("cerebras") == threshold
+    assert model.health.snapshot("cerebras").state == "open"
+
+
+@pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
+def test_a_hedge_that_loses_to_the_first_route_costs_its_route_nothing(
+    emulator: Emulator, mode: str
+) -> None:
+    """The hedge started later: losing the race is no evidence against its route."""
+    model = router(emulator, hedge_after=0.05, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(0.3), provider="cerebras")
+    emulator.inject(Fault.slow_first_token(3), provider="groq")
+    routing = _call(model, mode).response_metadata["routing"]
+    assert routing["route"] == "cerebras" and routing["hedged"]
+    lost = [a for a in routing["attempts"] if a["route"] == "groq"]
+    assert lost == [
+        {
+            "route": "groq",
+            "provider": "groq",
+            "model": "llama-3.3-70b-versatile",
+            "outcome": "cancelled",
+            "reason": "another route answered first",
+            "elapsed_ms": lost[0]["elapsed_ms"],
+            "hedge": True,
+        }
+    ]
+    snapshot = model.health.snapshot("groq")
+    assert snapshot.consecutive_failures == 0 and not snapshot.failures
+
+
 @pytest.mark.parametrize("mode", ["invoke", "ainvoke"])
 def test_a_hedge_refused_with_400_leaves_the_first_route_to_answer(
     emulator: Emulator, mode: str
