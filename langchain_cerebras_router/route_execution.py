@@ -139,6 +139,8 @@ class CallContext:
     #: attempt's hedge delay counts from there, so that LangChain's own set-up of the
     #: run is inside the delay rather than added to the hedged latency.
     call_started: float | None = None
+    #: Route name -> its p95 time to first token, read once per call (``hedge_after="p95"``).
+    p95_ttfts: dict[str, float | None] | None = None
 
     def hedge_origin(self, ticket: AttemptTicket) -> float:
         """The instant ``ticket``'s hedge delay counts from."""
@@ -163,8 +165,18 @@ class CallContext:
         return max(attempt_timeout, stall)
 
     def kwargs_for_attempt(self, ticket: AttemptTicket) -> dict[str, Any]:
-        """The member kwargs of ``ticket``'s attempt, with its per-request timeout."""
+        """The member kwargs of ``ticket``'s attempt, with its per-request timeout.
+
+        No single read may outlast the call's deadline: with one, the read timeout is
+        at most what it leaves, so that a stream the router gives up at the deadline
+        also releases its connection (and reader thread) by then, not a stall timeout
+        later.
+        """
         read = self.member_read_timeout(ticket.timeout)
+        if self.plan.deadline is not None:
+            remaining = self.plan.remaining()
+            if remaining is not None and (read is None or remaining < read):
+                read = remaining
         return self.member_kwargs(ticket.route, None if read is None else member_http_timeout(read))
 
     def member_bounds_attempt(self, route: Route, attempt_timeout: float | None) -> bool:
@@ -193,12 +205,29 @@ class CallContext:
         return self.observed_headers.get(route.name) if self.observed_headers else None
 
     def hedge_delay(self, route: Route) -> float | None:
-        """Seconds to wait for ``route``'s first event before starting a hedge."""
+        """Seconds to wait for ``route``'s first event before starting a hedge.
+
+        A measured p95 is read from the health store once per call and route.
+        """
         if self.hedge_after is None or len(self.plan.routes) < 2:
             return None
         if self.hedge_after == "p95":
-            return self.plan.health.ttft_quantile(route.name, 0.95)
+            if self.p95_ttfts is None:
+                self.p95_ttfts = {}
+            if route.name not in self.p95_ttfts:
+                self.p95_ttfts[route.name] = self.plan.health.ttft_quantile(route.name, 0.95)
+            return self.p95_ttfts[route.name]
         return float(self.hedge_after)
+
+    async def ahedge_delay(self, route: Route) -> float | None:
+        """:meth:`hedge_delay`, reading a measured p95 with the store's async API (Redis)."""
+        if self.hedge_after == "p95" and len(self.plan.routes) >= 2:
+            if self.p95_ttfts is None:
+                self.p95_ttfts = {}
+            if route.name not in self.p95_ttfts:
+                quantile = await self.plan.health.attft_quantile(route.name, 0.95)
+                self.p95_ttfts[route.name] = quantile
+        return self.hedge_delay(route)
 
 
 @dataclass(slots=True)
@@ -543,7 +572,7 @@ async def arace_to_first_event(
                 await asyncio.sleep(step)
                 continue
             timeout = plan.timeout_for_attempt()
-            if ctx.hedge_delay(step) is not None:
+            if ctx.hedge_after is not None and await ctx.ahedge_delay(step) is not None:
                 won = await _watch_in_tasks(ctx, start, step, timeout, what=what, close=close)
                 if won is not None:
                     return won

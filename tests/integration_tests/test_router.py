@@ -464,6 +464,41 @@ async def test_hedge_delay_from_measured_p95(emulator: Emulator) -> None:
     assert message.response_metadata["routing"]["hedged"]
 
 
+@pytest.mark.parametrize("mode", ["ainvoke", "astream"])
+async def test_async_calls_read_the_p95_hedge_delay_with_the_async_store_api(
+    emulator: Emulator, mode: str
+) -> None:
+    """A blocking store read (Redis) on the event loop would stall every other request."""
+
+    class Counting(InMemoryHealthStore):
+        def __init__(self) -> None:
+            super().__init__()
+            self.reads = {"sync": 0, "async": 0}
+
+        def ttft_quantile(self, route: str, q: float) -> float | None:
+            self.reads["sync"] += 1
+            return super().ttft_quantile(route, q)
+
+        async def attft_quantile(self, route: str, q: float) -> float | None:
+            self.reads["async"] += 1
+            return super().ttft_quantile(route, q)
+
+    health = Counting()
+    for _ in range(20):
+        health.record_success("cerebras", ttft=0.01, latency=0.02)
+    model = router(emulator, hedge_after="p95", health=health, timeout=10.0)
+    emulator.inject(Fault.slow_first_token(0.5), provider="cerebras")
+    if mode == "ainvoke":
+        routing = (await model.ainvoke("hi")).response_metadata["routing"]
+    else:
+        chunks = [chunk async for chunk in model.astream("hi")]
+        (routing,) = [
+            c.response_metadata["routing"] for c in chunks if "routing" in c.response_metadata
+        ]
+    assert routing["hedged"] and routing["route"] == "groq"
+    assert health.reads == {"sync": 0, "async": 1}
+
+
 async def test_no_hedging_for_calls_with_tools(emulator: Emulator) -> None:
     model = router(emulator, hedge_after=0.01, timeout=10.0)
     emulator.inject(Fault.slow_first_token(0.3), provider="cerebras")

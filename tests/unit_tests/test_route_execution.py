@@ -76,6 +76,17 @@ def test_member_read_timeout_when_one_bound_is_missing(
     assert context(streaming=streaming, stall=stall).member_read_timeout(attempt) == read
 
 
+@pytest.mark.parametrize("streaming", [False, True])
+def test_no_member_read_outlasts_the_calls_deadline(streaming: bool) -> None:
+    """A stream cut at the deadline must not keep its connection for a stall timeout."""
+    ctx = context(streaming=streaming, stall=20.0, deadline=1.0)
+    read = ctx.kwargs_for_attempt(ticket(ctx.plan.started, ctx.plan.timeout_for_attempt()))
+    assert 0.0 < read["timeout"].read <= 1.0
+    unbounded = context(streaming=streaming, stall=20.0, attempt_timeout=None, deadline=1.0)
+    read = unbounded.kwargs_for_attempt(ticket(unbounded.plan.started, None))
+    assert 0.0 < read["timeout"].read <= 1.0
+
+
 def test_stream_stalls_are_left_to_the_member_whatever_the_clock_reads() -> None:
     # The attempt's timeout is kept as decided, not recomputed from clock readings (for
     # these two starts, (started + 60) - started is not 60 in floating point), so a
