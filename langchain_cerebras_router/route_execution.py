@@ -195,6 +195,18 @@ class CallContext:
             return False
         return not self.streaming or self.member_read_timeout(attempt_timeout) == attempt_timeout
 
+    @property
+    def has_pending_updates(self) -> bool:
+        """Whether health updates or child-run events wait for :meth:`aflush` (async)."""
+        tracer = self.tracer
+        return self.plan.has_pending_updates or (tracer is not None and tracer.has_pending_events)
+
+    async def aflush(self) -> None:
+        """Apply the queued health updates, then emit the queued child-run events."""
+        await self.plan.aflush()
+        if self.tracer is not None:
+            await self.tracer.aflush()
+
     def trace_start(self, ticket: AttemptTicket) -> None:
         """Open the attempt's child run (only when the call is traced)."""
         if self.tracer is not None:
@@ -563,8 +575,8 @@ async def arace_to_first_event(
     plan = ctx.plan
     try:
         while True:
-            if plan.has_pending_updates:  # e.g. the last failure, before the next admission
-                await plan.aflush()
+            if ctx.has_pending_updates:  # e.g. the last failure, before the next admission
+                await ctx.aflush()
             step = await plan.anext_step()
             if step is None:
                 raise plan.exhausted()
@@ -579,6 +591,8 @@ async def arace_to_first_event(
                 continue
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
             try:
+                if ctx.tracer is not None:
+                    await ctx.aflush()  # the attempt's run starts before the attempt
                 if ctx.member_bounds_attempt(step, timeout):
                     return ticket, await start(step, ticket)
                 async with async_timeout(timeout):
@@ -592,8 +606,8 @@ async def arace_to_first_event(
             except Exception as exc:
                 fail_attempt(ctx, ticket, exc)
     finally:
-        if plan.has_pending_updates:
-            await plan.aflush()
+        if ctx.has_pending_updates:
+            await ctx.aflush()
 
 
 async def _watch_in_tasks(
@@ -623,12 +637,12 @@ async def _watch_in_tasks(
             task.cancel()
             abandon_attempt(ctx, ticket, why, winner=None if finished else winner, what=what)
         inflight.clear()
-        await plan.aflush()
+        await ctx.aflush()
 
     launch(first, hedge=False, timeout=timeout)
     try:
         while inflight:
-            await plan.aflush()
+            await ctx.aflush()
             wait, hedge_at = _next_wakeup(ctx, list(inflight.values()))
             done, _ = await asyncio.wait(
                 inflight, timeout=wait, return_when=asyncio.FIRST_COMPLETED
@@ -667,6 +681,6 @@ async def arun_invoke(ctx: CallContext) -> ChatResult:
 
     ticket, result = await arace_to_first_event(ctx, start, what="answer")
     finished = _finish_invoke(ctx, ticket, result)
-    if ctx.plan.has_pending_updates:
-        await ctx.plan.aflush()
+    if ctx.has_pending_updates:
+        await ctx.aflush()
     return finished

@@ -418,20 +418,20 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         await _aclose(opened)
         if not tally.done:
             abandon_attempt(ctx, ticket, "the caller stopped reading")
-        await ctx.plan.aflush()
+        await ctx.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
         if not tally.done:
             abandon_attempt(ctx, ticket, "the call was cancelled")
-        await ctx.plan.aflush()
+        await ctx.aflush()
         raise
     except Exception as exc:
         await _aclose(opened)
         error = tally.partial_error(exc)
-        await ctx.plan.aflush()
+        await ctx.aflush()
         raise error from exc
     closing = tally.closing_chunk()
-    await ctx.plan.aflush()
+    await ctx.aflush()
     if closing is not None:
         yield closing

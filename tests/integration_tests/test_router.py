@@ -888,6 +888,40 @@ def test_each_attempt_is_a_child_run_with_the_members_provider(
     assert recorder.outcomes[parent["run_id"]] == "ok"
 
 
+async def test_async_handlers_see_the_attempt_runs_on_the_callers_loop(
+    emulator: Emulator,
+) -> None:
+    """Child runs of an async call go through the async manager, on the caller's loop.
+
+    Through a sync manager, an async handler runs on a worker thread with its own loop
+    while the caller's loop waits for it: an asyncio.Queue handler breaks, and every
+    other request on the loop stalls for as long as the handler awaits.
+    """
+    from langchain_core.callbacks import AsyncCallbackHandler
+
+    seen: list[tuple[str, str, bool]] = []
+    loop = asyncio.get_running_loop()
+
+    class Recorder(AsyncCallbackHandler):
+        async def on_chain_start(self, serialized: Any, inputs: Any, **kwargs: Any) -> None:
+            seen.append(("start", kwargs["name"], asyncio.get_running_loop() is loop))
+
+        async def on_chain_end(self, outputs: Any, **kwargs: Any) -> None:
+            seen.append(("end", "", asyncio.get_running_loop() is loop))
+
+        async def on_chain_error(self, error: BaseException, **kwargs: Any) -> None:
+            seen.append(("error", type(error).__name__, asyncio.get_running_loop() is loop))
+
+    emulator.inject(Fault.status(503), provider="cerebras")
+    await router(emulator).ainvoke("hi", config={"callbacks": [Recorder()]})
+    assert seen == [
+        ("start", "route:cerebras", True),
+        ("error", "InternalServerError", True),
+        ("start", "route:groq", True),
+        ("end", "", True),
+    ]
+
+
 class AsyncOnlyStore(InMemoryHealthStore):
     """A store whose sync API must not be used from async call paths (like Redis)."""
 
