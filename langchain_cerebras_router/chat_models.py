@@ -41,7 +41,11 @@ from langchain_cerebras_router.cerebras_wire import (
     send,
     typed_stream_error,
 )
-from langchain_cerebras_router.errors import malformed_response_error, truncated_stream_error
+from langchain_cerebras_router.errors import (
+    check_aliases_given_once,
+    malformed_response_error,
+    truncated_stream_error,
+)
 from langchain_cerebras_router.http_clients import PerLoopCache, shared_ssl_context
 from langchain_cerebras_router.lean_streaming import LeanStreamingChatModel
 from langchain_cerebras_router.message_conversion import (
@@ -194,7 +198,11 @@ class ChatCerebras(LeanStreamingChatModel):
     http_async_client: Any | None = Field(default=None, exclude=True)
     """Optional ``httpx.AsyncClient``; used from every event loop when given."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a validation error must not print the constructor's kwargs,
+    # which hold the API key as a plain string until it becomes a SecretStr.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     _sync_clients: dict[tuple[Any, ...], Cerebras] = PrivateAttr(default_factory=dict)
     _async_clients: PerLoopCache[dict[tuple[Any, ...], AsyncCerebras]] = PrivateAttr(
@@ -208,6 +216,7 @@ class ChatCerebras(LeanStreamingChatModel):
         """Move unknown constructor kwargs into ``model_kwargs`` (as ChatOpenAI does)."""
         if not isinstance(values, dict):
             return values
+        check_aliases_given_once(cls.model_fields, values)
         known: set[str] = set()
         for name, field in cls.model_fields.items():
             known.add(name)

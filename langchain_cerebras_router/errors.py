@@ -16,6 +16,8 @@ Two families:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import httpx
 from cerebras.cloud.sdk import (
@@ -31,10 +33,32 @@ __all__ = [
     "MalformedStreamError",
     "StreamInterruptedError",
     "StreamTimeoutError",
+    "check_aliases_given_once",
     "malformed_response_error",
     "translate_stream_exception",
     "truncated_stream_error",
 ]
+
+
+def check_aliases_given_once(fields: Mapping[str, Any], values: Mapping[str, Any]) -> None:
+    """Reject a field given under both its name and its alias with different values.
+
+    Pydantic would silently keep one of them (``model="a", model_name="b"`` gives
+    ``"b"``); a constructor that cannot tell which one was meant says so instead.
+
+    Args:
+        fields: The model's ``model_fields``.
+        values: The constructor's keyword arguments.
+
+    Raises:
+        ValueError: Naming both spellings, when their values differ.
+    """
+    for name, info in fields.items():
+        alias = info.alias
+        given_twice = alias and alias != name and name in values and alias in values
+        if given_twice and values[name] != values[alias]:
+            msg = f"{name}=... and {alias}=... name the same setting: pass one of them."
+            raise ValueError(msg)
 
 
 class InvalidMessagesError(ValueError):

@@ -26,6 +26,7 @@ from typing_extensions import Self
 
 from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.catalogue import ModelCatalogue
+from langchain_cerebras_router.errors import check_aliases_given_once
 from langchain_cerebras_router.failover import CallPlan, Route, estimate_tokens
 from langchain_cerebras_router.health import HealthStore
 from langchain_cerebras_router.lean_streaming import LeanStreamingChatModel
@@ -189,7 +190,11 @@ class RoutedChatModel(LeanStreamingChatModel):
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Extra kwargs sent with every call (dropped for members that would reject them)."""
 
-    model_config = ConfigDict(populate_by_name=True, arbitrary_types_allowed=True)
+    # hide_input_in_errors: a validation error must not print the constructor's kwargs,
+    # which hold the API key as a plain string until it becomes a SecretStr.
+    model_config = ConfigDict(
+        populate_by_name=True, arbitrary_types_allowed=True, hide_input_in_errors=True
+    )
 
     _route_list: list[Route] = PrivateAttr(default_factory=list)
     _orders: dict[str, list[Route]] = PrivateAttr(default_factory=dict)
@@ -227,6 +232,7 @@ class RoutedChatModel(LeanStreamingChatModel):
                     name = f"{name}#{len(named)}"
                 named[name] = member
             values["routes"] = named
+        check_aliases_given_once(cls.model_fields, values)
         known: set[str] = set()
         for field_name, info in cls.model_fields.items():
             known.add(field_name)

@@ -9,6 +9,7 @@ streams, 3 tool calling, 5 structured output, 6 errors, 7 secrets and serialisat
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import threading
@@ -685,6 +686,46 @@ async def test_canary_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     assert any("cerebras" in line.lower() for line in logged)  # the SDK did log at DEBUG
     leaks = [text for text in surfaces + logged if CANARY in text]
     assert leaks == []
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"foo": 1, "model_kwargs": {"foo": 2}},
+        {"model_kwargs": {"temperature": 1}},
+        {"model": "a", "model_name": "b"},
+        {"temperature": "hot"},
+    ],
+)
+@pytest.mark.parametrize("cls", ["ChatCerebras", "RoutedChatModel"])
+def test_constructor_errors_do_not_print_the_key(bad: dict[str, Any], cls: str) -> None:
+    """Pydantic prints a model validator's whole input, where the key is still plain text."""
+    from langchain_cerebras_router import RoutedChatModel
+
+    if cls == "ChatCerebras":
+        make: Any = functools.partial(ChatCerebras, api_key=CANARY)
+    else:
+        make = functools.partial(RoutedChatModel, routes=[FakeCerebras().chat_model()])
+        bad = {**bad, "cerebras_api_key": CANARY}
+    if cls == "RoutedChatModel" and "model_kwargs" in bad:
+        pytest.skip("the router sends model_kwargs with every call; it checks none of them")
+    with pytest.raises(ValueError) as info:
+        make(**bad)
+    assert CANARY not in str(info.value) and CANARY not in repr(info.value)
+
+
+@pytest.mark.parametrize("cls", ["ChatCerebras", "RoutedChatModel"])
+def test_a_setting_given_under_both_its_names_must_agree(cls: str) -> None:
+    from langchain_cerebras_router import RoutedChatModel
+
+    routes = {"routes": [FakeCerebras().chat_model()]} if cls == "RoutedChatModel" else {}
+    make: Any = RoutedChatModel if cls == "RoutedChatModel" else ChatCerebras
+    with pytest.raises(
+        ValueError, match=r"model=\.\.\. and model_name=\.\.\. name the same setting"
+    ):
+        make(api_key="k", model="gpt-oss-120b", model_name="llama3.1-8b", **routes)
+    same = make(api_key="k", model="gpt-oss-120b", model_name="gpt-oss-120b", **routes)
+    assert same.model == "gpt-oss-120b"
 
 
 def test_client_cache_does_not_hold_the_raw_key() -> None:
