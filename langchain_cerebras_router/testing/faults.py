@@ -71,7 +71,8 @@ class Fault:
     Build faults with the named constructors; the fields are the parameters of the kind and are
     ``None`` when the kind does not use them.
 
-    * ``rate_limit(retry_after)``: 429 with a ``retry-after`` header and the provider's body.
+    * ``rate_limit(retry_after)``: 429 with a ``retry-after`` header (none for
+      ``rate_limit:none``) and the provider's body.
     * ``status(code)``: any 4xx/5xx status with the provider's error body.
     * ``capacity_exceeded()``: 498, Groq's flex-tier ``capacity_exceeded``.
     * ``reset()``: the connection is reset (RST) before any response byte.
@@ -110,8 +111,13 @@ class Fault:
 
     # ----------------------------------------------------------------- named constructors
     @classmethod
-    def rate_limit(cls, retry_after: float = 1.0) -> Fault:
-        """429 Too Many Requests with ``retry-after: <retry_after>``."""
+    def rate_limit(cls, retry_after: float | None = 1.0) -> Fault:
+        """429 Too Many Requests with ``retry-after: <retry_after>``.
+
+        ``None``: no ``retry-after`` header at all, as a provider may answer.
+        """
+        if retry_after is None:
+            return cls("rate_limit")
         return cls("rate_limit", retry_after=_parse_float(retry_after, "retry_after"))
 
     @classmethod
@@ -221,6 +227,8 @@ class Fault:
             msg = f"fault {kind!r} takes {low}..{high} arguments, got {len(args)} in {spec!r}"
             raise ValueError(msg)
         if kind == "rate_limit":
+            if args and args[0] == "none":
+                return cls.rate_limit(None)
             return cls.rate_limit(_parse_float(args[0], "retry_after") if args else 1.0)
         if kind == "status":
             return cls.status(_parse_int(args[0], "status code"))
@@ -244,7 +252,9 @@ class Fault:
     def __str__(self) -> str:
         kind = self.kind
         if kind == "rate_limit":
-            return f"rate_limit:{_format_number(self.retry_after or 0.0)}"
+            if self.retry_after is None:
+                return "rate_limit:none"
+            return f"rate_limit:{_format_number(self.retry_after)}"
         if kind == "status":
             return f"status:{self.status_code}"
         if kind in ("reset_after", "malformed_json", "malformed_sse"):

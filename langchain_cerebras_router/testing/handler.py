@@ -246,14 +246,15 @@ class RequestHandler:
             return
         model = exchange.model or "unknown"
         if fault.kind == "rate_limit":
-            retry = retry_after_value(fault.retry_after or 0.0)
+            retry = None if fault.retry_after is None else retry_after_value(fault.retry_after)
             message = (
                 f"Rate limit reached for model `{model}` on requests per minute (RPM). "
-                f"Please try again in {retry}s."
+                f"Please try again in {retry or 1}s."
                 if provider == "groq"
                 else "Requests per minute limit exceeded - too many requests sent."
             )
-            raise ApiError(429, message, headers=[("retry-after", retry)])
+            headers = [] if retry is None else [("retry-after", retry)]
+            raise ApiError(429, message, headers=headers)
         if fault.kind == "capacity_exceeded":
             raise ApiError(498, "The flex tier is at capacity. Please try again later.")
         if fault.kind == "unauthorized":

@@ -319,6 +319,24 @@ def test_a_burst_of_fast_calls_moves_away_before_the_token_budget_runs_out(
     assert rejected == []
 
 
+def test_a_429_without_retry_after_fails_over_and_counts_against_the_route(
+    emulator: Emulator,
+) -> None:
+    """A provider may rate-limit without saying when to come back: fail over at once."""
+    model = router(emulator, health=InMemoryHealthStore(BreakerConfig(failure_threshold=2)))
+    emulator.inject(Fault.rate_limit(retry_after=None), provider="cerebras", times=None)
+    first = model.invoke("hi").response_metadata["routing"]
+    assert first["route"] == "groq"
+    assert [(a["route"], a.get("failure_kind")) for a in first["attempts"]] == [
+        ("cerebras", "rate_limited"),
+        ("groq", None),
+    ]
+    model.invoke("hi")
+    third = model.invoke("hi").response_metadata["routing"]["attempts"][0]
+    assert third["outcome"] == "skipped" and "circuit open" in third["reason"]
+    assert emulator.request_count("cerebras") == 2
+
+
 def test_retry_after_is_honoured_by_skipping(emulator: Emulator) -> None:
     model = router(emulator)
     emulator.inject(Fault.rate_limit(retry_after=30), provider="cerebras")

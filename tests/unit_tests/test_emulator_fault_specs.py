@@ -11,6 +11,7 @@ from langchain_cerebras_router.testing.state import EmulatorState, Speed
 ALL_FAULTS = [
     Fault.rate_limit(retry_after=2.0),
     Fault.rate_limit(retry_after=0.25),
+    Fault.rate_limit(retry_after=None),
     Fault.status(503),
     Fault.status(400),
     Fault.capacity_exceeded(),
@@ -42,6 +43,7 @@ def test_every_kind_has_a_constructor_covered() -> None:
         ("rate_limit:2.0", Fault.rate_limit(2.0)),
         ("rate_limit:2", Fault.rate_limit(2.0)),
         ("rate_limit", Fault.rate_limit(1.0)),
+        ("rate_limit:none", Fault.rate_limit(None)),
         ("status:503", Fault.status(503)),
         ("capacity_exceeded", Fault.capacity_exceeded()),
         ("reset", Fault.reset()),

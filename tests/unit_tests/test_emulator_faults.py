@@ -93,6 +93,15 @@ def test_rate_limit(emu: Emulator, cerebras: cerebras_sdk.Cerebras, groq_client:
     assert [r.status for r in emu.requests] == [429, 429]
 
 
+def test_rate_limit_without_retry_after(emu: Emulator, cerebras: cerebras_sdk.Cerebras) -> None:
+    """``rate_limit:none``: a 429 that says nothing about when to come back."""
+    with pytest.raises(cerebras_sdk.RateLimitError) as info:
+        _create(cerebras, "rate_limit:none")
+    assert "retry-after" not in info.value.response.headers
+    assert "x-ratelimit-remaining-requests-day" in info.value.response.headers
+    assert [r.fault for r in emu.requests] == ["rate_limit:none"]
+
+
 @pytest.mark.parametrize(
     ("code", "error"),
     [
