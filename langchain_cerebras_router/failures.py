@@ -284,8 +284,10 @@ def _trusted_failure(exc: BaseException, kind: FailureKind, chain: list[BaseExce
         message=_safe_message(exc),
         exception_type=_type_name(exc),
         provider_code=detail.provider_code if detail else None,
+        # The package's mid-stream errors say how many chunks came before them.
         in_stream=(detail is not None and detail.in_stream)
-        or kind is FailureKind.STREAM_INTERRUPTED,
+        or kind is FailureKind.STREAM_INTERRUPTED
+        or getattr(exc, "chunks_received", None) is not None,
     )
 
 

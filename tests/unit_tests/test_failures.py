@@ -572,6 +572,7 @@ def test_package_errors_are_trusted() -> None:
     assert classify_failure(interrupted).kind is FailureKind.STREAM_INTERRUPTED
     stalled = StreamTimeoutError("stall", request=REQUEST, chunks_received=1)
     assert classify_failure(stalled).kind is FailureKind.TIMEOUT
+    assert classify_failure(stalled).in_stream  # a stall after the body started
     malformed = MalformedStreamError("bad json", response=resp, chunks_received=2)
     failure = classify_failure(malformed)
     assert failure.kind is FailureKind.STREAM_INTERRUPTED
