@@ -17,11 +17,12 @@ import httpx
 from cerebras.cloud.sdk import APIError, AsyncCerebras, AsyncStream, Cerebras, Stream
 from langchain_core.outputs import ChatResult
 
-from langchain_cerebras_router.errors import translate_stream_exception
+from langchain_cerebras_router.errors import malformed_response_error, translate_stream_exception
 from langchain_cerebras_router.message_conversion import (
     StreamChunkConverter,
     chat_result_from_completion,
 )
+from langchain_cerebras_router.redaction import redact_exception
 
 __all__ = [
     "PreparedCall",
@@ -85,9 +86,16 @@ class PreparedCall:
     #: Original parameter schemas of the tools bound with ``strict=True``, by name.
     strict_tool_schemas: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
-    def result(self, body: Mapping[str, Any], headers: httpx.Headers) -> ChatResult:
-        """The ``ChatResult`` of a complete answer."""
-        rate_limits = _rate_limit_headers(headers)
+    def result(self, body: object, response: httpx.Response) -> ChatResult:
+        """The ``ChatResult`` of a complete answer (its decoded ``body``).
+
+        Raises:
+            MalformedResponseError: The body is not a JSON object (e.g. a 200 answered
+                with an event stream): a server fault, failed over by routers.
+        """
+        if not isinstance(body, Mapping):
+            raise malformed_response_error(body, label=self.label, response=response)
+        rate_limits = _rate_limit_headers(response.headers)
         return chat_result_from_completion(
             body,
             requested_model=self.model_id,
@@ -138,13 +146,14 @@ async def asend(client: AsyncCerebras, call: PreparedCall) -> Any:
 
 @contextlib.contextmanager
 def named_errors(label: str) -> Iterator[None]:
-    """Prefix SDK error messages with ``provider/model`` (they never contain the key)."""
+    """Prefix SDK error messages with ``provider/model``; redact any key a server echoed."""
     try:
         yield
     except APIError as exc:
         if not str(exc.message).startswith(label):
             exc.message = f"{label}: {exc.message}"
             exc.args = (exc.message, *exc.args[1:])
+        redact_exception(exc)
         raise
 
 

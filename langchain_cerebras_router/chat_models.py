@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import httpx
 from cerebras.cloud.sdk import (
@@ -465,12 +465,12 @@ class ChatCerebras(LeanStreamingChatModel):
         with named_errors(call.label):
             raw = send(self._sync_client(), call)
             try:
-                body = cast("Mapping[str, Any]", raw.parse(to=object))
+                body = raw.parse(to=object)
             except json.JSONDecodeError as exc:
                 raise malformed_response_error(
                     exc, label=call.label, response=raw.http_response
                 ) from exc
-        return call.result(body, raw.headers)
+            return call.result(body, raw.http_response)
 
     async def _agenerate(
         self,
@@ -483,12 +483,12 @@ class ChatCerebras(LeanStreamingChatModel):
         with named_errors(call.label):
             raw = await asend(self._async_client(), call)
             try:
-                body = cast("Mapping[str, Any]", await raw.parse(to=object))
+                body = await raw.parse(to=object)
             except json.JSONDecodeError as exc:
                 raise malformed_response_error(
                     exc, label=call.label, response=raw.http_response
                 ) from exc
-        return call.result(body, raw.headers)
+            return call.result(body, raw.http_response)
 
     def _stream(
         self,

@@ -16,7 +16,6 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
 from langchain_cerebras_router.catalogue import CATALOGUE_ENV_VAR, ModelCatalogue
 from langchain_cerebras_router.cli_targets import (
@@ -28,6 +27,7 @@ from langchain_cerebras_router.cli_targets import (
     list_live_models,
 )
 from langchain_cerebras_router.ratelimits import RateLimitSnapshot, parse_rate_limit_headers
+from langchain_cerebras_router.redaction import redact_url
 
 __all__ = ["Check", "Status", "format_headroom", "run_doctor"]
 
@@ -69,16 +69,6 @@ class Check:
         }
 
 
-def _safe_url(url: str) -> str:
-    """The URL without any ``user:password@`` part."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, f"****@{netloc}", parts.path, parts.query, parts.fragment))
-
-
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
@@ -114,7 +104,7 @@ def _environment_checks(session: Session, env: Mapping[str, str]) -> Iterator[Ch
     for names in BASE_URL_ENV.values():
         for name in names:
             if env.get(name):
-                yield Check("environment", name, "info", _safe_url(env[name]))
+                yield Check("environment", name, "info", redact_url(env[name]))
     for name in ("LANGCHAIN_ROUTER_PRIORITY", CATALOGUE_ENV_VAR):
         if env.get(name):
             yield Check("environment", name, "info", env[name])
@@ -231,7 +221,7 @@ def _provider_checks(target: Target, secrets: list[str]) -> Iterator[Check]:
         where = "bundled emulator"
     else:
         where = "configured endpoint" if target.base_url else "public API"
-    yield Check(section, "endpoint", "info", f"{_safe_url(target.endpoint)} ({where})")
+    yield Check(section, "endpoint", "info", f"{redact_url(target.endpoint)} ({where})")
     try:
         models, elapsed = list_live_models(target)
     except Exception as exc:

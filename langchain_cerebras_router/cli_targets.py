@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast
 from pydantic import SecretStr
 
 from langchain_cerebras_router.catalogue import ModelCatalogue
-from langchain_cerebras_router.redaction import redact_secrets
+from langchain_cerebras_router.redaction import redact_secrets, redact_url
 
 if TYPE_CHECKING:
     from langchain_core.language_models.chat_models import BaseChatModel
@@ -114,8 +114,11 @@ class Target:
 
     @property
     def endpoint(self) -> str:
-        """The base URL in use (the provider's public one when not overridden)."""
-        return self.base_url or PUBLIC_BASE_URL[self.provider]
+        """The base URL in use, without credentials (for display).
+
+        The provider's public URL when not overridden.
+        """
+        return redact_url(self.base_url or PUBLIC_BASE_URL[self.provider])
 
     @property
     def advertised_tokens_per_second(self) -> float | None:

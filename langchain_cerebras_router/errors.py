@@ -128,13 +128,22 @@ class MalformedResponseError(APIResponseValidationError):
 
 
 def malformed_response_error(
-    exc: json.JSONDecodeError, *, label: str, response: httpx.Response
+    problem: json.JSONDecodeError | object, *, label: str, response: httpx.Response
 ) -> MalformedResponseError:
-    """The typed error for a 2xx answer that cannot be decoded (``invoke``/``ainvoke``)."""
+    """The typed error for a 2xx answer that is not a JSON object (``invoke``/``ainvoke``).
+
+    Args:
+        problem: The decoding error, or the decoded body that is not a JSON object.
+        label: ``provider/model``.
+        response: The HTTP response.
+    """
+    if isinstance(problem, json.JSONDecodeError):
+        why = f"not JSON ({problem.msg})"
+    else:
+        content_type = response.headers.get("content-type", "no content type")
+        why = f"not a JSON object ({type(problem).__name__}, {content_type})"
     return MalformedResponseError(
-        response=response,
-        body=None,
-        message=f"{label}: malformed response body, not JSON ({exc.msg})",
+        response=response, body=None, message=f"{label}: malformed response body, {why}"
     )
 
 

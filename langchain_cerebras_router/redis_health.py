@@ -31,7 +31,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from langchain_cerebras_router import _redis_scripts as lua
 from langchain_cerebras_router._redis_scripts import admission, check_quantile, snapshot, text
@@ -46,7 +46,7 @@ from langchain_cerebras_router.health import (
     RouteHealthSnapshot,
     _quantile,
 )
-from langchain_cerebras_router.redaction import redact_secrets
+from langchain_cerebras_router.redaction import redact_secrets, redact_url
 
 if TYPE_CHECKING:
     import redis
@@ -82,18 +82,6 @@ def _import_redis() -> Any:
         )
         raise ImportError(msg) from exc
     return redis
-
-
-def _safe_url(url: str) -> str:
-    """``url`` without credentials, for logs, reprs and error messages."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc.rpartition("@")[2]
-        if "@" in parts.netloc:
-            netloc = f"***@{netloc}"
-        return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-    except ValueError:
-        return "<unparsable url>"
 
 
 def _split_namespace(url: str) -> tuple[str, str | None]:
@@ -235,7 +223,7 @@ class RedisHealthStore(HealthStore):
         return self
 
     def __repr__(self) -> str:
-        return f"RedisHealthStore(url={_safe_url(self._url)!r}, namespace={self.namespace!r})"
+        return f"RedisHealthStore(url={redact_url(self._url)!r}, namespace={self.namespace!r})"
 
     @property
     def fallback(self) -> InMemoryHealthStore:
@@ -294,7 +282,7 @@ class RedisHealthStore(HealthStore):
         logger.warning(
             "RedisHealthStore: Redis at %s is unavailable (%s: %s); route health continues "
             "in process memory, Redis is retried every %.3g s.",
-            _safe_url(self._url),
+            redact_url(self._url),
             type(exc).__name__,
             redact_secrets(str(exc)),
             self.reconnect_after,
@@ -309,7 +297,7 @@ class RedisHealthStore(HealthStore):
                 return
             self._down = False
         logger.info(
-            "RedisHealthStore: Redis at %s is back; health is shared again.", _safe_url(self._url)
+            "RedisHealthStore: Redis at %s is back; health is shared again.", redact_url(self._url)
         )
 
     def _run(self, call: Callable[[], T], fallback: Callable[[], T]) -> T:
@@ -696,7 +684,7 @@ def health_store_from(state: str | HealthStore | None = None) -> HealthStore:
     scheme = text.partition("://")[0].lower() if "://" in text else ""
     if scheme not in _REDIS_SCHEMES:
         msg = (
-            f"unsupported router state {_safe_url(text)!r}: use 'memory' or a "
+            f"unsupported router state {redact_url(text)!r}: use 'memory' or a "
             "redis://, rediss:// or unix:// URL"
         )
         raise ValueError(msg)

@@ -42,6 +42,7 @@ from langchain_cerebras_router.failover import (
     CallPlan,
     Route,
 )
+from langchain_cerebras_router.redaction import redact_exception
 
 #: Members that accept a per-request ``timeout`` (their SDKs' httpx read timeout).
 TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
@@ -262,7 +263,12 @@ class AttemptTicket:
 
 
 def fail_attempt(ctx: CallContext, ticket: AttemptTicket, exc: BaseException) -> None:
-    """Record a failed attempt; re-raise when the failure must not be failed over."""
+    """Record a failed attempt; re-raise when the failure must not be failed over.
+
+    The error's text is redacted first: it may quote a key a server echoed, and it goes
+    to the attempt's trace and, for a bad request, back to the caller.
+    """
+    redact_exception(exc)
     AttemptTracer.failed(ticket.trace, exc)
     failure = ctx.plan.failed(ticket.route, exc, started=ticket.started, hedge=ticket.hedge)
     if not ctx.plan.should_fail_over(failure):

@@ -33,6 +33,7 @@ from langchain_cerebras_router.failover import (
     is_committing_chunk,
 )
 from langchain_cerebras_router.failures import classify_failure
+from langchain_cerebras_router.redaction import redact_exception
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
     AttemptTicket,
@@ -157,8 +158,12 @@ class _StreamTally:
         return ctx.plan.explanation(attempt, ctx.priority)
 
     def partial_error(self, exc: BaseException) -> PartialStreamError:
-        """The error for a failure after the commit point (health updated once)."""
+        """The error for a failure after the commit point (health updated once).
+
+        ``exc`` becomes its cause: its text is redacted first (a server may echo a key).
+        """
         ctx, ticket = self.ctx, self.ticket
+        redact_exception(exc)
         if self.done:  # the answer was complete; a late transport error is not the route's
             failure = classify_failure(exc)
         else:

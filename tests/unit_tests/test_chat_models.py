@@ -622,6 +622,28 @@ async def test_malformed_answer_body_is_a_typed_server_error(emulator: Emulator,
     assert classify_failure(info.value).kind is FailureKind.SERVER_ERROR
 
 
+@pytest.mark.parametrize("path", ["invoke", "ainvoke"])
+async def test_an_event_stream_answering_an_invoke_is_a_typed_server_error(path: str) -> None:
+    """A 200 event stream where a JSON object was asked for (a confused proxy)."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content='data: {"x": 1}\n\n'
+        )
+
+    transport = httpx.MockTransport(answer)
+    llm = ChatCerebras(
+        api_key="k",
+        base_url="http://proxy",
+        http_client=httpx.Client(transport=transport),
+        http_async_client=httpx.AsyncClient(transport=transport),
+    )
+    with pytest.raises(MalformedResponseError, match="not a JSON object") as info:
+        await run(llm, path)
+    assert str(info.value).startswith(f"cerebras/{llm.model}: malformed response body")
+    assert classify_failure(info.value).kind is FailureKind.SERVER_ERROR
+
+
 @pytest.mark.parametrize("path", CALL_PATHS)
 async def test_in_stream_error_event_raises_the_typed_error(path: str) -> None:
     event = {"status_code": 429, "error": {"message": "Too many tokens", "type": "rate_limit"}}
