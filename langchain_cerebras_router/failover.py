@@ -152,6 +152,10 @@ class PartialStreamError(Exception):
         )
 
 
+#: ``Failure.exception_type`` of an attempt outpaced while silent (no exception is raised).
+_OUTPACED_ERROR_TYPE = "langchain_cerebras_router.route_execution.AttemptTimeoutError"
+
+
 def milliseconds(seconds: float) -> float:
     """``seconds`` in milliseconds, to the microsecond (``round(x, 3)`` costs 0.3 us)."""
     return round(seconds * 1_000_000) / 1000
@@ -528,33 +532,41 @@ class CallPlan:
         started: float,
         why: str,
         hedge: bool = False,
-        outpaced: BaseException | None = None,
+        outpaced_by: str | None = None,
+        what: str = "first event",
     ) -> None:
         """Record an attempt given up by the router (lost a hedge race, or cancelled).
 
-        Neutral for the route's health, unless ``outpaced``: the attempt had a head start
-        on the route that answered and still gave nothing. Then ``outpaced`` (a timeout
-        error) counts against its circuit breaker as a timeout would, so that a route
-        that hangs stops costing a hedge on every call once its breaker opens. The speed
+        Neutral for the route's health, unless ``outpaced_by`` names the route that
+        answered while this attempt, started before it, had given no ``what``: then it
+        counts against its circuit breaker as a timeout would, so that a route that
+        hangs stops costing a hedge on every call once its breaker opens. The speed
         monitor records neither.
         """
-        self._in_flight.discard(route.name)
-        probe = route.name in self._probes
-        self._probes.discard(route.name)
-        failure = None if outpaced is None else classify_failure(outpaced)
-        if failure is not None:
-            self._update_health("record_failure", route.name, failure, probe=probe)
+        name = route.name
+        self._in_flight.discard(name)
+        probe = name in self._probes
+        self._probes.discard(name)
+        elapsed = self.clock() - started
+        failure = None
+        if outpaced_by is not None:
+            message = (
+                f"route {name!r} gave no {what} in {elapsed:.3g} s, while route "
+                f"{outpaced_by!r}, started after it, answered"
+            )
+            failure = Failure(FailureKind.TIMEOUT, None, None, message, _OUTPACED_ERROR_TYPE)
+            self._update_health("record_failure", name, failure, probe=probe)
         elif probe:
-            self._update_health("release_probe", route.name)
+            self._update_health("release_probe", name)
         self.attempts.append(
             Attempt(
-                route.name,
+                name,
                 route.provider,
                 route.model_id,
                 "cancelled",
                 reason=why if failure is None else f"{why}: {failure.message}",
                 failure_kind=None if failure is None else failure.kind.value,
-                elapsed_ms=milliseconds(self.clock() - started),
+                elapsed_ms=milliseconds(elapsed),
                 hedge=hedge,
             )
         )

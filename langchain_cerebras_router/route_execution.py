@@ -290,15 +290,14 @@ def abandon_attempt(
     :meth:`CallPlan.abandoned`).
     """
     ticket.cancelled = True
-    outpaced = None
-    if winner is not None and ticket.started <= winner.started:
-        waited = ctx.plan.clock() - ticket.started
-        outpaced = AttemptTimeoutError(
-            f"route {ticket.route.name!r} gave no {what} in {waited:.3g} s, while route "
-            f"{winner.route.name!r}, started after it, answered"
-        )
+    outpaced = winner is not None and ticket.started <= winner.started
     ctx.plan.abandoned(
-        ticket.route, started=ticket.started, why=why, hedge=ticket.hedge, outpaced=outpaced
+        ticket.route,
+        started=ticket.started,
+        why=why,
+        hedge=ticket.hedge,
+        outpaced_by=winner.route.name if outpaced and winner is not None else None,
+        what=what,
     )
     AttemptTracer.failed(ticket.trace, AttemptCancelledError(why))
 
