@@ -7,15 +7,23 @@ over two such members, and prints the medians and the difference per API. With n
 socket in the way, the difference is the router's bookkeeping alone (plan, health,
 rate limits, monitor, explanation): the numbers quoted in docs/benchmarks.md, section (c).
 A measurement tool, not a target: ``make bench`` measures (c) over real HTTP.
+
+``--opcodes`` counts instead the bytecodes the package itself executes per call
+(``sys.settrace`` with opcode events, one call after a warm-up), direct and routed: a
+deterministic measure of how much Python the router runs, which is what its cost after a
+real request (on cold caches) follows.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import statistics
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from types import FrameType
 from typing import Any
 
 from langchain_core.language_models import LangSmithParams
@@ -168,11 +176,66 @@ def measure(calls: int) -> list[tuple[str, float, float]]:
     return rows
 
 
+def _package_opcodes(call: Callable[[], object]) -> int:
+    """Bytecodes executed in ``langchain_cerebras_router`` during one ``call()``."""
+    count = 0
+
+    def local(frame: FrameType, event: str, arg: object) -> Any:
+        nonlocal count
+        if event == "opcode":
+            count += 1
+        return local
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        if "langchain_cerebras_router" not in frame.f_code.co_filename:
+            return None
+        frame.f_trace_opcodes = True
+        return local
+
+    sys.settrace(tracer)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return count
+
+
+def count_opcodes() -> list[tuple[str, int, int]]:
+    """``(api, direct bytecodes, routed bytecodes)`` per sync API, after a warm-up."""
+    from langchain_cerebras_router import RoutedChatModel
+
+    direct = FakeCerebras()
+    routed = RoutedChatModel(
+        routes={"cerebras": FakeCerebras(), "groq": FakeCerebras()}, priority="ultimate_speed"
+    )
+    calls: dict[str, Callable[[Any], object]] = {
+        "invoke": lambda model: model.invoke("hi", max_tokens=24),
+        "stream": lambda model: sum(1 for _ in model.stream("hi", max_tokens=24)),
+    }
+    rows = []
+    for api, call in calls.items():
+        counts = []
+        for model in (direct, routed):
+            for _ in range(20):
+                call(model)
+            counts.append(_package_opcodes(functools.partial(call, model)))
+        rows.append((api, counts[0], counts[1]))
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the router's added cost per API, without I/O."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.router_bookkeeping")
     parser.add_argument("--calls", type=int, default=3000, help="calls per API and client")
+    parser.add_argument(
+        "--opcodes", action="store_true", help="count the package's bytecodes per call instead"
+    )
     args = parser.parse_args(argv)
+    if args.opcodes:
+        print("package bytecodes executed per call (one call after 20 warm-up calls)")
+        for api, alone, through in count_opcodes():
+            print(f"{api:8} direct {alone:7d}  routed {through:7d}  added {through - alone:+6d}")
+        return 0
     print(f"router bookkeeping, no I/O, medians of {args.calls} calls each (us)")
     for api, direct, routed in measure(args.calls):
         print(f"{api:8} direct {direct:7.1f}  routed {routed:7.1f}  added {routed - direct:+6.1f}")

@@ -169,6 +169,18 @@ def test_router_bookkeeping_measures_every_api(capsys: pytest.CaptureFixture[str
     assert all("added" in line for line in lines[1:])
 
 
+def test_router_bookkeeping_counts_the_packages_bytecodes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import router_bookkeeping
+
+    assert router_bookkeeping.main(["--opcodes"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [row[0] for row in rows] == ["invoke", "stream"]
+    for _, _, direct, _, routed, _, added in rows:
+        assert int(routed) > int(direct) and int(added) == int(routed) - int(direct)
+
+
 def test_scripted_emulator_process_applies_scripts_and_reports_errors() -> None:
     """The (f) emulator runs in its own process; its fault calls reach it, and fail loudly."""
     import httpx
