@@ -8,7 +8,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextvars import ContextVar
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -334,7 +334,7 @@ class RoutedChatModel(LeanStreamingChatModel):
 
     def _private(self) -> dict[str, Any]:
         """The private attributes, read without pydantic's ``__getattr__`` (per-call paths)."""
-        return cast(dict[str, Any], self.__pydantic_private__)
+        return self.__pydantic_private__  # type: ignore[return-value]  # set by pydantic
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
@@ -406,12 +406,13 @@ class RoutedChatModel(LeanStreamingChatModel):
 
     @staticmethod
     def _priority_from(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        if "priority" not in kwargs and config:
-            configured = (config.get("configurable") or {}).get("priority")
-            if configured:
-                kwargs = {**kwargs, "priority": configured}
-        if kwargs.get("priority"):
-            kwargs["priority"] = normalize_priority(kwargs["priority"])
+        priority = kwargs.get("priority")
+        if priority is None and config:
+            priority = (config.get("configurable") or {}).get("priority")
+            if priority:
+                kwargs = {**kwargs, "priority": priority}
+        if priority:
+            kwargs["priority"] = normalize_priority(priority)
         return kwargs
 
     def invoke(
