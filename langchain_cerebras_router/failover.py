@@ -18,6 +18,7 @@ from typing import Any, Literal, cast
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import BaseMessage, BaseMessageChunk
 
+from langchain_cerebras_router.catalogue import ModelCatalogue
 from langchain_cerebras_router.failures import Failure, FailureKind, classify_failure
 from langchain_cerebras_router.health import (
     Admission,
@@ -152,6 +153,9 @@ class PartialStreamError(Exception):
         )
 
 
+#: The speed-monitor series of attempts whose model is not known.
+UNKNOWN_MODEL = "unknown"
+
 #: ``Failure.exception_type`` of an attempt outpaced while silent (no exception is raised).
 _OUTPACED_ERROR_TYPE = "langchain_cerebras_router.route_execution.AttemptTimeoutError"
 
@@ -208,6 +212,8 @@ class CallPlan:
         rate_limit_sampler: Which successful answers' rate-limit headers to parse (the
             router's, shared by its calls); ``None``: every answer's.
         monitor: The speed monitor fed with every answered and failed attempt, if any.
+        model_override: The call asked for its own model (``model=``): a route that does
+            not serve it is not unhealthy, and an unknown id is no speed-monitor series.
     """
 
     routes: Sequence[Route]
@@ -222,6 +228,7 @@ class CallPlan:
     asynchronous: bool = False
     rate_limit_sampler: RateLimitSampler | None = None
     monitor: SpeedMonitor | None = None
+    model_override: bool = False
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
     # Progress of the call (set in __post_init__).
@@ -473,9 +480,15 @@ class CallPlan:
         response = getattr(exc, "response", None)
         if response is not None and getattr(response, "headers", None) is not None:
             rate_limits = parse_rate_limit_headers(response.headers)
-        self._update_health(
-            "record_failure", route.name, failure, rate_limits=rate_limits, probe=probe
-        )
+        if failure.kind is FailureKind.MODEL_NOT_FOUND and self.model_override:
+            # The route is fine; the model this call asked for is not (a caller's typo
+            # must not open every route's breaker for everyone).
+            if probe:
+                self._update_health("release_probe", route.name)
+        else:
+            self._update_health(
+                "record_failure", route.name, failure, rate_limits=rate_limits, probe=probe
+            )
         if failure.disables_route:
             self._disabled.add(route.name)
             logger.error(
@@ -490,7 +503,7 @@ class CallPlan:
         if self.monitor is not None:  # CallSample's fields, in order
             self.monitor.record_attempt(
                 route.provider,
-                route.model_id or "unknown",
+                self._monitored_model(route),
                 started,
                 None,
                 elapsed,
@@ -518,6 +531,18 @@ class CallPlan:
         )
         logger.warning("RoutedChatModel: route %r failed: %s", route.name, failure.summary())
         return failure
+
+    def _monitored_model(self, route: Route) -> str:
+        """The speed-monitor series of a failed attempt.
+
+        A per-call model id only if catalogued: ids a caller makes up must not grow the
+        monitor without bound.
+        """
+        model = route.model_id
+        if model and self.model_override:
+            known = ModelCatalogue.default().entry(route.provider, model)
+            return model if known is not None else UNKNOWN_MODEL
+        return model or UNKNOWN_MODEL
 
     def should_fail_over(self, failure: Failure) -> bool:
         """Whether to try another route after ``failure``."""

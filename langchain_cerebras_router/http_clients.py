@@ -37,13 +37,15 @@ def shared_ssl_context() -> ssl.SSLContext:
 
 
 class PerLoopCache(Generic[V]):
-    """One value per event loop, kept until the loop is closed.
+    """One value per event loop, kept while the loop runs.
 
     Values bound to a loop (clients, connection pools) reference it, so keying them
     weakly by the loop would keep every finished loop, its pool and its sockets alive
-    for good. Here a new entry first drops the entries of closed loops: code calling
-    ``asyncio.run`` per request keeps at most the last finished loop's entry, whose
-    connections are then closed by the garbage collector.
+    for good. Here a new entry first drops the entries of every other loop that is
+    closed or no longer running: code calling ``asyncio.run`` per request, or running a
+    fresh loop per request and never closing it, keeps at most the last loop's entry,
+    and the garbage collector closes the others' connections. A loop run again later
+    gets a new value. At most :attr:`max_loops` running loops are kept (oldest dropped).
 
     Example:
         .. code-block:: python
@@ -65,6 +67,9 @@ class PerLoopCache(Generic[V]):
             print(len(cache))  # 1: the first loop's entry went when the second arrived
     """
 
+    #: Entries kept for loops running at once (threads with a loop each); the oldest goes.
+    max_loops = 64
+
     def __init__(self) -> None:
         self._values: dict[asyncio.AbstractEventLoop, V] = {}
         self._lock = threading.Lock()
@@ -74,11 +79,14 @@ class PerLoopCache(Generic[V]):
         return self._values.get(loop)
 
     def set(self, loop: asyncio.AbstractEventLoop, value: V) -> V:
-        """Store ``value`` for ``loop`` (dropping closed loops' entries); returns it."""
+        """Store ``value`` for ``loop`` (dropping finished loops' entries); returns it."""
         with self._lock:
-            for closed in [other for other in self._values if other.is_closed()]:
-                del self._values[closed]
-            self._values[loop] = value
+            values = self._values
+            for other in [o for o in values if o is not loop and not _may_run_again_now(o)]:
+                del values[other]
+            while len(values) >= self.max_loops and loop not in values:
+                del values[next(iter(values))]
+            values[loop] = value
         return value
 
     def pop(self, loop: asyncio.AbstractEventLoop) -> V | None:
@@ -88,6 +96,11 @@ class PerLoopCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
+
+
+def _may_run_again_now(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether ``loop`` is running (an entry for a stopped loop is rebuilt if it runs again)."""
+    return not loop.is_closed() and loop.is_running()
 
 
 class PerLoopAsyncTransport(httpx.AsyncBaseTransport):

@@ -46,6 +46,7 @@ from langchain_cerebras_router.health import (
     RouteHealthSnapshot,
     _quantile,
 )
+from langchain_cerebras_router.http_clients import PerLoopCache
 from langchain_cerebras_router.redaction import redact_secrets, redact_url
 
 if TYPE_CHECKING:
@@ -206,7 +207,7 @@ class RedisHealthStore(HealthStore):
         self._given_async_scripts = (
             _Scripts.register(async_client) if async_client is not None else None
         )
-        self._async: dict[asyncio.AbstractEventLoop, tuple[Any, _Scripts]] = {}
+        self._async: PerLoopCache[tuple[Any, _Scripts]] = PerLoopCache()
         self._state_lock = threading.Lock()
         self._down = False
         self._retry_at = 0.0
@@ -326,7 +327,8 @@ class RedisHealthStore(HealthStore):
         """The async client and scripts of the running event loop (built on first use).
 
         ``redis.asyncio`` connections belong to the loop that opened them, so each loop gets
-        its own client; those of closed loops are dropped when a new loop shows up.
+        its own client; those of finished loops are dropped when a new loop shows up
+        (:class:`~langchain_cerebras_router.http_clients.PerLoopCache`).
         """
         if self._given_async is not None and self._given_async_scripts is not None:
             return self._given_async, self._given_async_scripts
@@ -334,11 +336,7 @@ class RedisHealthStore(HealthStore):
         pair = self._async.get(loop)
         if pair is None:
             client = self._build_client(asynchronous=True)
-            pair = (client, _Scripts.register(client))
-            with self._state_lock:
-                for old in [old for old in self._async if old.is_closed()]:
-                    del self._async[old]
-                self._async[loop] = pair
+            pair = self._async.set(loop, (client, _Scripts.register(client)))
         return pair
 
     # ------------------------------------------------------------------ script arguments
@@ -630,7 +628,7 @@ class RedisHealthStore(HealthStore):
     async def aclose(self) -> None:
         """Close the async client of the running event loop and the sync pool of this store."""
         loop = asyncio.get_running_loop()
-        pair = self._async.pop(loop, None)
+        pair = self._async.pop(loop)
         if pair is not None:
             await pair[0].aclose()
         self.close()

@@ -524,6 +524,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             asynchronous=asynchronous,
             rate_limit_sampler=private["_rate_limit_sampler"],
             monitor=self.monitor,
+            model_override=model_override,
         )
         has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
         hedge_after = self.hedge_after

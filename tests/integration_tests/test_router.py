@@ -207,6 +207,22 @@ def test_a_route_whose_model_is_retired_fails_over(emulator: Emulator) -> None:
     assert model.health.snapshot("cerebras").state == "open"
 
 
+def test_a_per_call_model_no_route_serves_leaves_every_route_healthy(emulator: Emulator) -> None:
+    """A caller's unknown ``model=`` (a typo, a client-chosen name) is that call's problem:
+    it must not open the breakers every other call depends on, nor add monitor series."""
+    model = router(emulator)
+    for index in range(5):
+        with pytest.raises(AllRoutesFailedError) as info:
+            model.invoke("hi", model=f"client-typo-{index}")
+        assert {a.failure_kind for a in info.value.attempts} == {"model_not_found"}
+    assert model.health.snapshot("cerebras").state == "closed"
+    assert model.health.snapshot("groq").state == "closed"
+    assert answered_by(model.invoke("hi")) == "cerebras"
+    assert model.monitor is not None
+    series = {(s.provider, s.model) for s in model.monitor.stats()}
+    assert not any("typo" in name for _, name in series)
+
+
 def test_invalid_history_fails_fast_without_any_request(emulator: Emulator) -> None:
     from langchain_core.messages import ToolMessage
 
