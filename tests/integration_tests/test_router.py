@@ -386,12 +386,8 @@ def test_sync_hedged_stream(emulator: Emulator) -> None:
     assert routing["route"] == "groq" and routing["hedged"]
 
 
-def _call(model: RoutedChatModel, mode: str) -> AIMessage:
-    """One call through ``mode`` (invoke, ainvoke, stream, astream), as one message."""
-    if mode == "invoke":
-        return model.invoke("hi")
-    if mode == "ainvoke":
-        return asyncio.run(model.ainvoke("hi"))
+def _streamed(model: RoutedChatModel, mode: str) -> AIMessageChunk:
+    """``model``'s answer to "hi" through ``stream`` or ``astream``, its chunks merged."""
     if mode == "stream":
         chunks = list(model.stream("hi"))
     else:
@@ -403,6 +399,16 @@ def _call(model: RoutedChatModel, mode: str) -> AIMessage:
     full = chunks[0]
     for chunk in chunks[1:]:
         full = full + chunk
+    return full
+
+
+def _call(model: RoutedChatModel, mode: str) -> AIMessage:
+    """One call through ``mode`` (invoke, ainvoke, stream, astream), as one message."""
+    if mode == "invoke":
+        return model.invoke("hi")
+    if mode == "ainvoke":
+        return asyncio.run(model.ainvoke("hi"))
+    full = _streamed(model, mode)
     return AIMessage(content=full.content, response_metadata=full.response_metadata)
 
 
@@ -1069,17 +1075,7 @@ class GenerateOnlyModel(BaseChatModel):
 @pytest.mark.parametrize("mode", ["stream", "astream"])
 def test_streaming_through_a_member_that_cannot_stream(emulator: Emulator, mode: str) -> None:
     model = RoutedChatModel(routes={"only": GenerateOnlyModel()})
-    if mode == "stream":
-        chunks = list(model.stream("hi"))
-    else:
-
-        async def collect() -> list[Any]:
-            return [chunk async for chunk in model.astream("hi")]
-
-        chunks = asyncio.run(collect())
-    full = chunks[0]
-    for chunk in chunks[1:]:
-        full = full + chunk
+    full = _streamed(model, mode)
     assert ("get_weather", {"city": "Oslo"}) in [(c["name"], c["args"]) for c in full.tool_calls]
     # No call is lost, the broken one included (LangChain's chunk aggregation may repair
     # its arguments as partial JSON, as for every provider).
