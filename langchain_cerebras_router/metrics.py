@@ -241,6 +241,7 @@ class SpeedMonitor(BaseCallbackHandler):
         advertised: Callable[[str, str], float | None] | None = None,
         clock: Callable[[], float] = time.perf_counter,
         max_in_flight: int = 10_000,
+        max_run_age: float | None = 600.0,
         record_wrapper_runs: bool = False,
     ) -> None:
         """Create a monitor.
@@ -252,6 +253,9 @@ class SpeedMonitor(BaseCallbackHandler):
             clock: Monotonic clock in seconds.
             max_in_flight: Cap on runs that started but have not ended; beyond it the oldest
                 are forgotten (runs that never end, e.g. abandoned, must not leak memory).
+            max_run_age: Seconds after which a run that has not ended is forgotten: a call
+                cancelled mid-way (``asyncio.wait_for``, a client gone) gets no end event
+                from LangChain, and must not count as in flight for good. ``None``: never.
             record_wrapper_runs: Also record chat-model runs that started other chat-model
                 runs.
         """
@@ -263,6 +267,7 @@ class SpeedMonitor(BaseCallbackHandler):
             raise ValueError(msg)
         self.window = window
         self.max_in_flight = max_in_flight
+        self.max_run_age = max_run_age
         self.record_wrapper_runs = record_wrapper_runs
         self._advertised = advertised or catalogue_advertised_speed
         self._clock = clock
@@ -435,7 +440,7 @@ class SpeedMonitor(BaseCallbackHandler):
 
     @property
     def evicted_runs(self) -> int:
-        """Runs forgotten because more than ``max_in_flight`` were in flight."""
+        """Runs forgotten: more than ``max_in_flight`` in flight, or older than ``max_run_age``."""
         with self._lock:
             return self._evicted_runs
 
@@ -492,9 +497,15 @@ class SpeedMonitor(BaseCallbackHandler):
         with self._lock:
             if parent_run_id is not None and (parent := self._runs.get(parent_run_id)):
                 parent.has_child_model_run = True
-            self._runs[run_id] = _Run(provider=provider, model=model, started_at=now)
-            while len(self._runs) > self.max_in_flight:
-                self._runs.popitem(last=False)
+            runs = self._runs
+            if self.max_run_age is not None:  # oldest first: runs are kept in start order
+                oldest_kept = now - self.max_run_age
+                while runs and next(iter(runs.values())).started_at < oldest_kept:
+                    runs.popitem(last=False)
+                    self._evicted_runs += 1
+            runs[run_id] = _Run(provider=provider, model=model, started_at=now)
+            while len(runs) > self.max_in_flight:
+                runs.popitem(last=False)
                 self._evicted_runs += 1
 
     def _finish(self, run_id: UUID) -> _Run | None:

@@ -610,6 +610,25 @@ def test_wrapper_runs_are_not_double_counted(record_wrappers: bool, expected: in
     assert ("cerebras", "gpt-oss-120b") in {(s.provider, s.model) for s in stats}
 
 
+def test_runs_cancelled_mid_call_stop_counting_as_in_flight() -> None:
+    """LangChain sends no end event for a cancelled call: such runs age out."""
+    clock = ManualClock()
+    monitor = SpeedMonitor(clock=clock, max_run_age=600.0)
+    for _ in range(3):
+        monitor.on_chat_model_start({}, [[]], run_id=uuid.uuid4(), metadata={"ls_provider": "p"})
+    clock.advance(601.0)
+    live = uuid.uuid4()
+    monitor.on_chat_model_start({}, [[]], run_id=live, metadata={"ls_provider": "p"})
+    assert (monitor.in_flight_runs, monitor.evicted_runs) == (1, 3)
+    monitor.on_llm_end(llm_result(AIMessage(content="x")), run_id=live)
+    assert (monitor.stats()[0].calls, monitor.in_flight_runs) == (1, 0)
+    keep = SpeedMonitor(clock=clock, max_run_age=None)
+    keep.on_chat_model_start({}, [[]], run_id=uuid.uuid4(), metadata={"ls_provider": "p"})
+    clock.advance(10_000.0)
+    keep.on_chat_model_start({}, [[]], run_id=uuid.uuid4(), metadata={"ls_provider": "p"})
+    assert keep.in_flight_runs == 2
+
+
 def test_runs_that_never_end_are_bounded() -> None:
     monitor = SpeedMonitor(clock=ManualClock(), max_in_flight=100)
     run_ids = [uuid.uuid4() for _ in range(1000)]
