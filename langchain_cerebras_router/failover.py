@@ -421,11 +421,9 @@ class CallPlan:
                 rate_limits = parse_rate_limit_headers(headers)
             if sampler is not None:
                 sampler.observed(name, rate_limits, now)
-        if self.asynchronous:
-            update = {"ttft": ttft, "latency": latency, "rate_limits": rate_limits}
-            self._pending.append(("record_success", (name,), update))
-        else:  # _update_health inlined: this runs once per answered call
-            self.health.record_success(name, ttft=ttft, latency=latency, rate_limits=rate_limits)
+        self._update_health(
+            "record_success", name, ttft=ttft, latency=latency, rate_limits=rate_limits
+        )
         model = metadata.get("model_name") or route.model_id
         if self.monitor is not None:  # CallSample's fields, in order
             self.monitor.record_attempt(

@@ -82,7 +82,7 @@ class PerLoopCache(Generic[V]):
         """Store ``value`` for ``loop`` (dropping finished loops' entries); returns it."""
         with self._lock:
             values = self._values
-            for other in [o for o in values if o is not loop and not _may_run_again_now(o)]:
+            for other in [o for o in values if o is not loop and not o.is_running()]:
                 del values[other]
             while len(values) >= self.max_loops and loop not in values:
                 del values[next(iter(values))]
@@ -96,11 +96,6 @@ class PerLoopCache(Generic[V]):
 
     def __len__(self) -> int:
         return len(self._values)
-
-
-def _may_run_again_now(loop: asyncio.AbstractEventLoop) -> bool:
-    """Whether ``loop`` is running (an entry for a stopped loop is rebuilt if it runs again)."""
-    return not loop.is_closed() and loop.is_running()
 
 
 class PerLoopAsyncTransport(httpx.AsyncBaseTransport):

@@ -225,22 +225,25 @@ class CallContext:
         if self.hedge_after is None or len(self.plan.routes) < 2:
             return None
         if self.hedge_after == "p95":
-            if self.p95_ttfts is None:
-                self.p95_ttfts = {}
-            if route.name not in self.p95_ttfts:
-                self.p95_ttfts[route.name] = self.plan.health.ttft_quantile(route.name, 0.95)
-            return self.p95_ttfts[route.name]
+            known = self._p95s()
+            if route.name not in known:
+                known[route.name] = self.plan.health.ttft_quantile(route.name, 0.95)
+            return known[route.name]
         return float(self.hedge_after)
 
     async def ahedge_delay(self, route: Route) -> float | None:
         """:meth:`hedge_delay`, reading a measured p95 with the store's async API (Redis)."""
         if self.hedge_after == "p95" and len(self.plan.routes) >= 2:
-            if self.p95_ttfts is None:
-                self.p95_ttfts = {}
-            if route.name not in self.p95_ttfts:
-                quantile = await self.plan.health.attft_quantile(route.name, 0.95)
-                self.p95_ttfts[route.name] = quantile
+            known = self._p95s()
+            if route.name not in known:
+                known[route.name] = await self.plan.health.attft_quantile(route.name, 0.95)
         return self.hedge_delay(route)
+
+    def _p95s(self) -> dict[str, float | None]:
+        """The call's p95 memo (made on first use: most calls never hedge on a p95)."""
+        if self.p95_ttfts is None:
+            self.p95_ttfts = {}
+        return self.p95_ttfts
 
 
 @dataclass(slots=True)
@@ -319,8 +322,7 @@ def _new_ticket(
     so that the ticket and that decision never disagree.
     """
     ticket = AttemptTicket(route, ctx.plan.clock(), hedge, timeout)
-    if ctx.tracer is not None:
-        ctx.trace_start(ticket)
+    ctx.trace_start(ticket)
     return ticket
 
 
@@ -416,8 +418,7 @@ def race_to_first_event(
             time.sleep(step)
             continue
         timeout = plan.timeout_for_attempt()
-        unhedged = ctx.hedge_after is None or ctx.hedge_delay(step) is None
-        if unhedged and ctx.member_bounds_attempt(step, timeout):
+        if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
             try:
                 return ticket, start(step, ticket)
@@ -503,8 +504,7 @@ def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) 
         hedge=ticket.hedge,
         headers=ctx.headers_of(ticket.route),
     )
-    if ticket.trace is not None:
-        AttemptTracer.succeeded(ticket.trace, message)
+    AttemptTracer.succeeded(ticket.trace, message)
     explanation = ctx.plan.explanation(attempt, ctx.priority)
     if message is not None:
         if ctx.model_override and ticket.route.model_id:
@@ -589,6 +589,7 @@ async def arace_to_first_event(
                 await asyncio.sleep(step)
                 continue
             timeout = plan.timeout_for_attempt()
+            # (No hedging, the usual call: no coroutine built for the delay.)
             if ctx.hedge_after is not None and await ctx.ahedge_delay(step) is not None:
                 won = await _watch_in_tasks(ctx, start, step, timeout, what=what, close=close)
                 if won is not None:

@@ -486,7 +486,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
-        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        private = self._private()
         call_started = None
         if self.hedge_after is not None:  # set by invoke/ainvoke only when hedging
             call_started = _CALL_STARTED.get()
@@ -545,7 +545,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             stall_timeout=self.stall_timeout,
             observed_headers=private["_last_headers"],
             model_override=model_override,
-            tracer=None if run_manager is None else AttemptTracer.for_run(run_manager, messages),
+            tracer=AttemptTracer.for_run(run_manager, messages),
             streaming=stream,
             call_started=call_started,
         )
