@@ -15,6 +15,7 @@ import logging
 import math
 import multiprocessing
 import os
+import random
 import re
 import subprocess
 import sys
@@ -50,6 +51,8 @@ __all__ = [
     "frozen_gc",
     "interleave",
     "langchain_cerebras_chat",
+    "median_ratio_interval",
+    "paired_difference",
     "percentile",
     "plot_result",
     "quiet_logging",
@@ -178,6 +181,48 @@ def summarize(seconds: Sequence[float]) -> dict[str, float]:
         "min_ms": min(seconds) * 1e3,
         "max_ms": max(seconds) * 1e3,
     }
+
+
+def paired_difference(samples: Sequence[float], base: Sequence[float]) -> float:
+    """Median of ``samples[i] - base[i]`` (seconds): the added time per call, paired.
+
+    :func:`interleave` times contenders one right after the other in each iteration,
+    so the pairs share the machine's state of that moment; the median of the pairwise
+    differences is less sensitive to drift than the difference of the two medians.
+    """
+    if len(samples) != len(base) or not samples:
+        msg = "paired_difference() needs two equally long, non-empty sample lists"
+        raise ValueError(msg)
+    return percentile([a - b for a, b in zip(samples, base, strict=True)], 0.5)
+
+
+def median_ratio_interval(
+    samples: Sequence[float],
+    base: Sequence[float],
+    *,
+    resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Bootstrap interval of ``median(samples) / median(base)``, pairs resampled together.
+
+    Says how far the ratio of medians of one run could move by sampling alone, so that
+    a reader can tell a ratio robustly under a target from one that sits on it.
+    Deterministic (``seed``).
+    """
+    if len(samples) != len(base) or not samples:
+        msg = "median_ratio_interval() needs two equally long, non-empty sample lists"
+        raise ValueError(msg)
+    rng = random.Random(seed)
+    count = len(samples)
+    ratios = []
+    for _ in range(resamples):
+        picks = [rng.randrange(count) for _ in range(count)]
+        ratios.append(
+            percentile([samples[i] for i in picks], 0.5) / percentile([base[i] for i in picks], 0.5)
+        )
+    tail = (1.0 - confidence) / 2
+    return percentile(ratios, tail), percentile(ratios, 1.0 - tail)
 
 
 def _rotations(names: list[str], iteration: int) -> list[str]:

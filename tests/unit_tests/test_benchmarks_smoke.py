@@ -20,7 +20,15 @@ pytest.importorskip("langchain_cerebras", reason="benchmarks compare against lan
 
 from benchmarks import BENCHMARKS, OPTIONAL, profile_hot_paths
 from benchmarks.__main__ import _format_value, main
-from benchmarks.common import Target, format_table, percentile, plot_result, validate_result
+from benchmarks.common import (
+    Target,
+    format_table,
+    median_ratio_interval,
+    paired_difference,
+    percentile,
+    plot_result,
+    validate_result,
+)
 
 OURS = [name for name in BENCHMARKS if name not in OPTIONAL]
 
@@ -125,6 +133,39 @@ def test_percentile_interpolates() -> None:
     assert percentile([7.0], 0.99) == 7.0
 
 
+def test_paired_difference_is_the_median_of_the_pairwise_differences() -> None:
+    base = [1.0, 2.0, 3.0, 10.0]
+    # Differences 0.1, 0.2, 0.3, -5.0: their median (0.15), not the medians' difference (0.25).
+    assert paired_difference([1.1, 2.2, 3.3, 5.0], base) == pytest.approx(0.15)
+    # A drift shared by both contenders cancels in the pairs.
+    drifting = [float(i) for i in range(100)]
+    assert paired_difference([x + 0.01 for x in drifting], drifting) == pytest.approx(0.01)
+    assert paired_difference([3.0, 1.0, 2.0], [0.0, 0.0, 10.0]) == 1.0
+    with pytest.raises(ValueError, match="equally long"):
+        paired_difference([1.0], [1.0, 2.0])
+
+
+def test_median_ratio_interval_brackets_the_ratio_and_narrows_with_more_samples() -> None:
+    import random
+
+    rng = random.Random(1)
+
+    def samples(count: int) -> tuple[list[float], list[float]]:
+        base = [1.0 + rng.random() for _ in range(count)]
+        return [b * 1.04 + rng.gauss(0, 0.05) for b in base], base
+
+    routed, base = samples(200)
+    low, high = median_ratio_interval(routed, base)
+    assert low < percentile(routed, 0.5) / percentile(base, 0.5) < high
+    wide = high - low
+    low, high = median_ratio_interval(*samples(3000))
+    assert low < 1.04 < high
+    assert high - low < wide
+    assert median_ratio_interval(routed, base) == median_ratio_interval(routed, base)
+    with pytest.raises(ValueError, match="equally long"):
+        median_ratio_interval([], [])
+
+
 def test_validate_result_reports_problems() -> None:
     assert validate_result({"name": "x"})
     broken = {
@@ -179,6 +220,25 @@ def test_router_bookkeeping_counts_the_packages_bytecodes(
     assert [row[0] for row in rows] == ["invoke", "stream"]
     for _, _, direct, _, routed, _, added in rows:
         assert int(routed) > int(direct) and int(added) == int(routed) - int(direct)
+
+
+def test_router_bookkeeping_times_the_routers_steps_with_io_and_restores_them(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import router_bookkeeping
+    from langchain_cerebras_router.failover import CallPlan
+    from langchain_cerebras_router.router import RoutedChatModel
+
+    before = (RoutedChatModel.__dict__["_context"], CallPlan.__dict__["succeeded"])
+    assert router_bookkeeping.main(["--phases", "stream", "--calls", "3"]) == 0
+    assert (RoutedChatModel.__dict__["_context"], CallPlan.__dict__["succeeded"]) == before
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("routed stream with I/O: ")
+    timed = {line.split()[-1]: float(line.split()[0]) for line in lines[1:]}
+    for step in ("RoutedChatModel._context", "CallPlan.succeeded", "_StreamTally.add"):
+        assert timed[step] > 0.0
+    # The final chunk's tally records the success: the outer step includes the inner one.
+    assert timed["_StreamTally.add"] >= timed["CallPlan.succeeded"]
 
 
 def test_scripted_emulator_process_applies_scripts_and_reports_errors() -> None:
