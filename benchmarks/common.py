@@ -51,11 +51,11 @@ __all__ = [
     "frozen_gc",
     "interleave",
     "langchain_cerebras_chat",
-    "median_ratio_interval",
     "paired_difference",
     "percentile",
     "plot_result",
     "quiet_logging",
+    "ratio_interval",
     "run_async",
     "scripted_emulator_process",
     "summarize",
@@ -196,31 +196,38 @@ def paired_difference(samples: Sequence[float], base: Sequence[float]) -> float:
     return percentile([a - b for a, b in zip(samples, base, strict=True)], 0.5)
 
 
-def median_ratio_interval(
+def _median(values: Sequence[float]) -> float:
+    return percentile(values, 0.5)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values)
+
+
+def ratio_interval(
     samples: Sequence[float],
     base: Sequence[float],
     *,
+    statistic: Literal["median", "mean"] = "median",
     resamples: int = 200,
     confidence: float = 0.95,
     seed: int = 0,
 ) -> tuple[float, float]:
-    """Bootstrap interval of ``median(samples) / median(base)``, pairs resampled together.
+    """Bootstrap interval of ``statistic(samples) / statistic(base)``, pairs resampled together.
 
-    Says how far the ratio of medians of one run could move by sampling alone, so that
-    a reader can tell a ratio robustly under a target from one that sits on it.
-    Deterministic (``seed``).
+    Says how far the ratio of one run could move by sampling alone, so that a reader can
+    tell a ratio robustly under a target from one that sits on it. Deterministic (``seed``).
     """
     if len(samples) != len(base) or not samples:
-        msg = "median_ratio_interval() needs two equally long, non-empty sample lists"
+        msg = "ratio_interval() needs two equally long, non-empty sample lists"
         raise ValueError(msg)
+    measure = _median if statistic == "median" else _mean
     rng = random.Random(seed)
     count = len(samples)
     ratios = []
     for _ in range(resamples):
         picks = [rng.randrange(count) for _ in range(count)]
-        ratios.append(
-            percentile([samples[i] for i in picks], 0.5) / percentile([base[i] for i in picks], 0.5)
-        )
+        ratios.append(measure([samples[i] for i in picks]) / measure([base[i] for i in picks]))
     tail = (1.0 - confidence) / 2
     return percentile(ratios, tail), percentile(ratios, 1.0 - tail)
 
