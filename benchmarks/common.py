@@ -17,6 +17,7 @@ import multiprocessing
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -183,6 +184,12 @@ def summarize(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+def _check_pairs(samples: Sequence[float], base: Sequence[float]) -> None:
+    if len(samples) != len(base) or not samples:
+        msg = "paired statistics need two equally long, non-empty sample lists"
+        raise ValueError(msg)
+
+
 def paired_difference(samples: Sequence[float], base: Sequence[float]) -> float:
     """Median of ``samples[i] - base[i]`` (seconds): the added time per call, paired.
 
@@ -190,18 +197,8 @@ def paired_difference(samples: Sequence[float], base: Sequence[float]) -> float:
     so the pairs share the machine's state of that moment; the median of the pairwise
     differences is less sensitive to drift than the difference of the two medians.
     """
-    if len(samples) != len(base) or not samples:
-        msg = "paired_difference() needs two equally long, non-empty sample lists"
-        raise ValueError(msg)
-    return percentile([a - b for a, b in zip(samples, base, strict=True)], 0.5)
-
-
-def _median(values: Sequence[float]) -> float:
-    return percentile(values, 0.5)
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values)
+    _check_pairs(samples, base)
+    return statistics.median(a - b for a, b in zip(samples, base, strict=True))
 
 
 def ratio_interval(
@@ -218,10 +215,8 @@ def ratio_interval(
     Says how far the ratio of one run could move by sampling alone, so that a reader can
     tell a ratio robustly under a target from one that sits on it. Deterministic (``seed``).
     """
-    if len(samples) != len(base) or not samples:
-        msg = "ratio_interval() needs two equally long, non-empty sample lists"
-        raise ValueError(msg)
-    measure = _median if statistic == "median" else _mean
+    _check_pairs(samples, base)
+    measure = statistics.median if statistic == "median" else statistics.fmean
     rng = random.Random(seed)
     count = len(samples)
     ratios = []

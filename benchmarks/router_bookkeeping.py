@@ -228,7 +228,7 @@ def count_opcodes() -> list[tuple[str, int, int]]:
     return rows
 
 
-#: (module, owner attribute path, function) of the router's steps timed by ``--phases``.
+#: (module, class, method) of the router's steps timed by ``--phases``.
 PHASES = (
     ("langchain_cerebras_router.router", "RoutedChatModel", "_context"),
     ("langchain_cerebras_router.failover", "CallPlan", "next_step"),
@@ -250,13 +250,13 @@ def measure_phases(calls: int, api: str = "stream") -> tuple[float, list[tuple[s
     from langchain_cerebras_router import RoutedChatModel
 
     spent: dict[str, float] = {}
-    timing = [False]
+    timing = False  # only the routed calls are timed
     originals = []
 
     def timed(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(function)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            if not timing[0]:
+            if not timing:
                 return function(*args, **kwargs)
             started = time.perf_counter()
             try:
@@ -268,8 +268,9 @@ def measure_phases(calls: int, api: str = "stream") -> tuple[float, list[tuple[s
 
     for module_name, owner_name, name in PHASES:
         owner = getattr(importlib.import_module(module_name), owner_name)
-        originals.append((owner, name, owner.__dict__[name]))
-        setattr(owner, name, timed(f"{owner_name}.{name}", getattr(owner, name)))
+        original = owner.__dict__[name]
+        originals.append((owner, name, original))
+        setattr(owner, name, timed(f"{owner_name}.{name}", original))
     try:
         with emulator_process(answer_tokens=200) as url:
             direct = chat_cerebras(url)
@@ -289,11 +290,11 @@ def measure_phases(calls: int, api: str = "stream") -> tuple[float, list[tuple[s
             total = 0.0
             for _ in range(calls):
                 call(direct)
-                timing[0] = True
+                timing = True
                 started = time.perf_counter()
                 call(routed)
                 total += time.perf_counter() - started
-                timing[0] = False
+                timing = False
     finally:
         for owner, name, original in originals:
             setattr(owner, name, original)
