@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
@@ -28,6 +29,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
 from langchain_cerebras_router.attempt_tracing import AttemptTracer
 from langchain_cerebras_router.failover import (
+    Attempt,
     PartialStreamError,
     Route,
     is_committing_chunk,
@@ -97,74 +99,75 @@ def _member_chunks(ctx: CallContext, ticket: AttemptTicket) -> Iterator[ChatGene
     return iter((result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs)),))
 
 
-class _StreamTally:
-    """A stream after its commit point: what was yielded, and the routing explanation.
+@dataclass(slots=True)
+class _Yielded:
+    """What a stream had yielded after its commit point when it ended.
 
-    The explanation (and the attempt's success) goes on the member's final chunk, the
-    one with ``finish_reason``, so a routed stream has no extra chunk; a member whose
-    stream has no such chunk gets one empty closing chunk instead.
+    Counted by the loops that yield, in local variables, and gathered here once at the
+    end: a method call per chunk cost more than the rest of the router's per-chunk work
+    (~0.2 us of ~0.3 us a chunk, measured with I/O; docs/benchmarks.md (c)).
     """
 
-    __slots__ = ("characters", "chunks", "ctx", "done", "final", "ticket", "tool_calls", "ttft")
+    chunks: int = 0
+    characters: int = 0
+    tool_calls: bool = False
+    last: ChatGenerationChunk | None = None
+
+    @property
+    def ended_answer(self) -> bool:
+        """Whether the last chunk yielded ended the answer (it has a ``finish_reason``)."""
+        return self.last is not None and bool(
+            self.last.message.response_metadata.get("finish_reason")
+        )
+
+
+class _StreamOutcome:
+    """How a stream that reached its commit point ends: answered, stopped or broken.
+
+    The attempt's success is recorded when the member's stream ends (or when the caller
+    stops reading after the answer's final chunk), and the routing explanation is the
+    stream's last chunk, ``chunk_position="last"``: the one LangChain's ``stream`` adds
+    anyway, so a routed stream has as many chunks as its member's.
+    """
+
+    __slots__ = ("ctx", "ticket", "ttft")
 
     def __init__(self, ctx: CallContext, ticket: AttemptTicket, ttft: float | None) -> None:
         self.ctx = ctx
         self.ticket = ticket
         self.ttft = ttft
-        self.chunks = 0
-        self.characters = 0
-        self.tool_calls = False
-        self.done = False
-        self.final: AIMessageChunk | None = None
 
-    def add(self, chunk: ChatGenerationChunk) -> None:
-        """Count a chunk about to be yielded; annotate it if it is the final one."""
-        self.chunks += 1
-        self.characters += len(chunk.text)
-        message = chunk.message
-        if not self.tool_calls and getattr(message, "tool_call_chunks", None):
-            self.tool_calls = True
-        metadata = message.response_metadata
-        if "finish_reason" not in metadata and "model_name" not in metadata:
-            return  # a middle chunk: nothing to annotate
-        if self.ctx.model_override and "model_name" in metadata and self.ticket.route.model_id:
-            metadata["model_name"] = self.ticket.route.model_id
-        if metadata.get("finish_reason") and not self.done:
-            self.final = cast(AIMessageChunk, message)
-            metadata["routing"] = self._succeed()
-
-    def closing_chunk(self) -> ChatGenerationChunk | None:
-        """The explanation as an empty chunk, if no final chunk carried it."""
-        if self.done:
-            return None
+    def closing_chunk(self, yielded: _Yielded) -> ChatGenerationChunk:
+        """Record the success; the routing explanation as the stream's last chunk."""
+        attempt = self._record_success(yielded)
+        last = yielded.last
+        content: str | list[Any] = (
+            "" if last is None or isinstance(last.message.content, str) else []
+        )
+        routing = self.ctx.plan.explanation(attempt, self.ctx.priority)
         return ChatGenerationChunk(
-            message=AIMessageChunk(content="", response_metadata={"routing": self._succeed()})
+            message=AIMessageChunk(
+                content=content, chunk_position="last", response_metadata={"routing": routing}
+            )
         )
 
-    def _succeed(self) -> dict[str, Any]:
-        ctx, ticket = self.ctx, self.ticket
-        self.done = True
-        attempt = ctx.plan.succeeded(
-            ticket.route,
-            started=ticket.started,
-            ttft=self.ttft,
-            message=self.final,
-            hedge=ticket.hedge,
-            headers=ctx.headers_of(ticket.route),
-            streamed=True,
-            chunks=self.chunks,
-        )
-        AttemptTracer.succeeded(ticket.trace, self.final)
-        return ctx.plan.explanation(attempt, ctx.priority)
+    def stopped(self, yielded: _Yielded, why: str) -> None:
+        """The caller stopped reading: a success after the final chunk, else abandoned."""
+        if yielded.ended_answer:
+            self._record_success(yielded)
+        else:
+            abandon_attempt(self.ctx, self.ticket, why)
 
-    def partial_error(self, exc: BaseException) -> PartialStreamError:
+    def partial_error(self, exc: BaseException, yielded: _Yielded) -> PartialStreamError:
         """The error for a failure after the commit point (health updated once).
 
         ``exc`` becomes its cause: its text is redacted first (a server may echo a key).
+        A failure after the answer's final chunk is not the route's: the answer counts.
         """
         ctx, ticket = self.ctx, self.ticket
         redact_exception(exc)
-        if self.done:  # the answer was complete; a late transport error is not the route's
+        if yielded.ended_answer:
+            self._record_success(yielded)
             failure = classify_failure(exc)
         else:
             failure = ctx.plan.failed(
@@ -173,11 +176,27 @@ class _StreamTally:
             AttemptTracer.failed(ticket.trace, exc)
         return PartialStreamError(
             route=ticket.route.name,
-            chunks_yielded=self.chunks,
-            characters_yielded=self.characters,
-            tool_calls_yielded=self.tool_calls,
+            chunks_yielded=yielded.chunks,
+            characters_yielded=yielded.characters,
+            tool_calls_yielded=yielded.tool_calls,
             failure=failure,
         )
+
+    def _record_success(self, yielded: _Yielded) -> Attempt:
+        ctx, ticket = self.ctx, self.ticket
+        message = None if yielded.last is None else yielded.last.message
+        attempt = ctx.plan.succeeded(
+            ticket.route,
+            started=ticket.started,
+            ttft=self.ttft,
+            message=message,
+            hedge=ticket.hedge,
+            headers=ctx.headers_of(ticket.route),
+            streamed=True,
+            chunks=yielded.chunks,
+        )
+        AttemptTracer.succeeded(ticket.trace, message)
+        return attempt
 
 
 def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
@@ -200,22 +219,29 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = race_to_first_event(ctx, start, what="first chunk", close=_close)
-    tally = _StreamTally(ctx, ticket, opened.ttft)
+    outcome = _StreamOutcome(ctx, ticket, opened.ttft)
+    # Counted here, not by a call per chunk (see _Yielded).
+    chunks = characters = 0
+    tool_calls = False
+    chunk: ChatGenerationChunk | None = None
     try:
         for chunk in _rest_of_stream(opened, ctx, ticket):
-            tally.add(chunk)
+            chunks += 1
+            if text := chunk.text:
+                characters += len(text)
+            elif not tool_calls:
+                tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
             yield chunk
     except GeneratorExit:
         _close(opened)
-        if not tally.done:
-            abandon_attempt(ctx, ticket, "the caller stopped reading")
+        outcome.stopped(
+            _Yielded(chunks, characters, tool_calls, chunk), "the caller stopped reading"
+        )
         raise
     except Exception as exc:
         _close(opened)
-        raise tally.partial_error(exc) from exc
-    closing = tally.closing_chunk()
-    if closing is not None:
-        yield closing
+        raise outcome.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk)) from exc
+    yield outcome.closing_chunk(_Yielded(chunks, characters, tool_calls, chunk))
 
 
 def _rest_of_stream(
@@ -231,11 +257,34 @@ def _rest_of_stream(
     # the list (and its chunks) once read to the end.
     buffered = iter(opened.buffered)
     opened.buffered = []
+    chunks: Iterator[ChatGenerationChunk]
     if opened.ended:
-        return buffered
-    if _member_bounds_stalls(ctx, ticket):
-        return itertools.chain(buffered, opened.chunks)
-    return itertools.chain(buffered, _watched_for_stalls(opened.chunks, ctx, ticket))
+        chunks = buffered
+    elif _member_bounds_stalls(ctx, ticket):
+        chunks = itertools.chain(buffered, opened.chunks)
+    else:
+        chunks = itertools.chain(buffered, _watched_for_stalls(opened.chunks, ctx, ticket))
+    model_id = _requested_model_id(ctx, ticket)
+    if model_id is None:
+        return chunks
+    return map(functools.partial(_reporting_model_id, model_id), chunks)
+
+
+def _requested_model_id(ctx: CallContext, ticket: AttemptTicket) -> str | None:
+    """The route's id of a per-call ``model=``, which its chunks must report (else None)."""
+    return ticket.route.model_id if ctx.model_override else None
+
+
+def _reporting_model_id(model_id: str, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
+    """``chunk``, reporting ``model_id`` as its ``model_name`` if it reports one.
+
+    A member asked for another model by a per-call ``model=`` may report the model it
+    was built with (ChatGroq does).
+    """
+    metadata = chunk.message.response_metadata
+    if "model_name" in metadata:
+        metadata["model_name"] = model_id
+    return chunk
 
 
 def _check_first_chunk_deadline(ctx: CallContext, ticket: AttemptTicket) -> None:
@@ -361,15 +410,27 @@ def _arest_of_stream(
     opened: OpenedStream[AsyncIterator[ChatGenerationChunk]],
     ctx: CallContext,
     ticket: AttemptTicket,
+    model_id: str | None,
 ) -> AsyncIterator[ChatGenerationChunk]:
     """The member's stream after its commit point.
 
     The member's iterator itself when its HTTP read timeout is the stall timeout (no
-    timer per chunk), else each chunk within :func:`_next_chunk_wait`.
+    timer per chunk), else each chunk within :func:`_next_chunk_wait`; reporting
+    ``model_id`` (:func:`_reporting_model_id`) if the call asked for its own model.
     """
-    if _member_bounds_stalls(ctx, ticket):
-        return opened.chunks
-    return _awatched_for_stalls(opened.chunks, ctx, ticket)
+    chunks = opened.chunks
+    if not _member_bounds_stalls(ctx, ticket):
+        chunks = _awatched_for_stalls(chunks, ctx, ticket)
+    if model_id is None:
+        return chunks
+    return _areporting_model_id(model_id, chunks)
+
+
+async def _areporting_model_id(
+    model_id: str, chunks: AsyncIterator[ChatGenerationChunk]
+) -> AsyncIterator[ChatGenerationChunk]:
+    async for chunk in chunks:
+        yield _reporting_model_id(model_id, chunk)
 
 
 async def _awatched_for_stalls(
@@ -409,34 +470,51 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = await arace_to_first_event(ctx, start, what="first chunk", close=_aclose)
-    tally = _StreamTally(ctx, ticket, opened.ttft)
+    outcome = _StreamOutcome(ctx, ticket, opened.ttft)
+    model_id = _requested_model_id(ctx, ticket)
+    buffered = opened.buffered
+    opened.buffered = []  # keep no yielded chunk for the rest of the stream
+    # Counted here, not by a call per chunk (see _Yielded); the buffered chunks have a
+    # loop of their own because chaining two async iterators costs a generator layer.
+    chunks = characters = 0
+    tool_calls = False
+    chunk: ChatGenerationChunk | None = None
     try:
-        for chunk in opened.buffered:
-            tally.add(chunk)
+        for chunk in buffered:
+            if model_id is not None:
+                _reporting_model_id(model_id, chunk)
+            chunks += 1
+            if text := chunk.text:
+                characters += len(text)
+            elif not tool_calls:
+                tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
             yield chunk
-        opened.buffered.clear()  # keep no yielded chunk for the rest of the stream
+        buffered.clear()
         if not opened.ended:
-            async for chunk in _arest_of_stream(opened, ctx, ticket):
-                tally.add(chunk)
+            async for chunk in _arest_of_stream(opened, ctx, ticket, model_id):
+                chunks += 1
+                if text := chunk.text:
+                    characters += len(text)
+                elif not tool_calls:
+                    tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
                 yield chunk
     except GeneratorExit:
         await _aclose(opened)
-        if not tally.done:
-            abandon_attempt(ctx, ticket, "the caller stopped reading")
+        outcome.stopped(
+            _Yielded(chunks, characters, tool_calls, chunk), "the caller stopped reading"
+        )
         await ctx.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
-        if not tally.done:
-            abandon_attempt(ctx, ticket, "the call was cancelled")
+        outcome.stopped(_Yielded(chunks, characters, tool_calls, chunk), "the call was cancelled")
         await ctx.aflush()
         raise
     except Exception as exc:
         await _aclose(opened)
-        error = tally.partial_error(exc)
+        error = outcome.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk))
         await ctx.aflush()
         raise error from exc
-    closing = tally.closing_chunk()
+    closing = outcome.closing_chunk(_Yielded(chunks, characters, tool_calls, chunk))
     await ctx.aflush()
-    if closing is not None:
-        yield closing
+    yield closing

@@ -1043,12 +1043,39 @@ def test_user_groq_member_survives_a_new_event_loop_per_call(emulator: Emulator)
         assert [(a["route"], a["outcome"]) for a in attempts] == [("groq", "answered")]
 
 
-def test_routing_explanation_rides_on_the_final_chunk(emulator: Emulator) -> None:
-    direct = list(cerebras(emulator).stream("tell me something"))
-    routed = list(router(emulator).stream("tell me something"))
+@pytest.mark.parametrize("with_callbacks", [False, True])
+@pytest.mark.parametrize("mode", ["stream", "astream"])
+def test_routing_explanation_is_the_streams_last_chunk(
+    emulator: Emulator, mode: str, with_callbacks: bool
+) -> None:
+    config = {"callbacks": [BaseCallbackHandler()]} if with_callbacks else None
+
+    def chunks_of(model: BaseChatModel) -> list[AIMessageChunk]:
+        if mode == "stream":
+            return list(model.stream("tell me something", config))  # type: ignore[arg-type]
+
+        async def collect() -> list[AIMessageChunk]:
+            return [c async for c in model.astream("tell me something", config)]  # type: ignore[arg-type]
+
+        return asyncio.run(collect())
+
+    direct = chunks_of(cerebras(emulator))
+    routed = chunks_of(router(emulator))
+    # LangChain ends every stream with a chunk_position="last" chunk; the router's is it.
     assert len(routed) == len(direct), "the router adds no chunk of its own"
-    [final] = [c for c in routed if c.response_metadata.get("finish_reason")]
-    assert final.response_metadata["routing"]["route"] == "cerebras"
+    *answer, last = routed
+    assert last.chunk_position == "last" and last.content == ""
+    assert last.response_metadata["routing"]["route"] == "cerebras"
+    assert not any("routing" in c.response_metadata for c in answer)
+    assert [c.content for c in answer] == [c.content for c in direct[:-1]]
+    merged = answer[0]
+    for chunk in routed[1:]:
+        merged = merged + chunk
+    assert merged.response_metadata["finish_reason"] == "stop"
+    assert merged.response_metadata["routing"]["attempts"][0]["outcome"] == "answered"
+    # Ids as LangChain gives them: the provider's on its chunks, the run's on the last.
+    assert len({c.id for c in routed}) == len({c.id for c in direct})
+    assert (last.id or "").startswith("lc_run-") == (direct[-1].id or "").startswith("lc_run-")
 
 
 class GenerateOnlyModel(BaseChatModel):
