@@ -114,7 +114,7 @@ class AttemptTracer:
     def succeeded(
         run: CallbackManagerForChainRun | QueuedChainRun | None, message: BaseMessage | None
     ) -> None:
-        """Close a child run with the answer (its message; a stream: its final chunk)."""
+        """Close a child run with the answer (its message; a stream: its last chunk)."""
         if run is not None:
             run.on_chain_end({"output": message if message is not None else AIMessage("")})
 

@@ -404,7 +404,7 @@ class CallPlan:
         Rate limits come from the answer's ``response_metadata["rate_limits"]``
         (ChatCerebras) or, for members whose responses the router observes at the HTTP
         layer, from ``headers``; its total usage tells the sampler what the call spent.
-        ``message`` is the answer (a stream: its final chunk), ``chunks`` a stream's count.
+        ``message`` is the answer (a stream: its last chunk), ``chunks`` a stream's count.
         """
         name = route.name
         self._in_flight.discard(name)

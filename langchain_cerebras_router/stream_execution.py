@@ -6,8 +6,8 @@ up to and including its first content, reasoning or tool-call chunk (the *commit
 point*). From there the winner's chunks are passed through, each within
 ``stall_timeout``; a failure raises
 :class:`~langchain_cerebras_router.failover.PartialStreamError`, never a second
-provider's answer spliced onto the first. The routing explanation rides on the
-member's final chunk.
+provider's answer spliced onto the first. The routing explanation is the stream's
+last chunk (``chunk_position="last"``), after the member's.
 """
 
 from __future__ import annotations
