@@ -229,8 +229,8 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
             chunks += 1
             if text := chunk.text:
                 characters += len(text)
-            elif not tool_calls:
-                tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
+            if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
+                tool_calls = True
             yield chunk
     except GeneratorExit:
         _close(opened)
@@ -486,8 +486,8 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
             chunks += 1
             if text := chunk.text:
                 characters += len(text)
-            elif not tool_calls:
-                tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
+            if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
+                tool_calls = True
             yield chunk
         buffered.clear()
         if not opened.ended:
@@ -495,8 +495,8 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
                 chunks += 1
                 if text := chunk.text:
                     characters += len(text)
-                elif not tool_calls:
-                    tool_calls = bool(getattr(chunk.message, "tool_call_chunks", None))
+                if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
+                    tool_calls = True
                 yield chunk
     except GeneratorExit:
         await _aclose(opened)

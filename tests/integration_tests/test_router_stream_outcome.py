@@ -99,6 +99,7 @@ MODES = pytest.mark.parametrize("mode", ["stream", "astream"])
         ((ROLE, AIMessageChunk(content="Hel"), AIMessageChunk(content="lo")), 3, 5, False),
         ((ROLE, AIMessageChunk(content="Hi"), TOOL, AIMessageChunk(content="!")), 4, 3, True),
         ((TOOL,), 1, 0, True),
+        ((AIMessageChunk(content="Hi", tool_call_chunks=TOOL.tool_call_chunks),), 1, 2, True),
     ],
 )
 def test_a_broken_stream_reports_what_it_had_yielded(
