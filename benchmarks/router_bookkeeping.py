@@ -16,7 +16,7 @@ real request (on cold caches) follows.
 ``--phases`` times the router's own steps *with* I/O: the bundled emulator in its own
 process, a real ChatCerebras route, each step wrapped in a timer for the routed calls only
 (a wrapper adds ~0.3 us), routed and direct calls alternating. Steps nest: a
-stream's ``_StreamOutcome.closing_chunk`` includes ``CallPlan.succeeded`` and ``explanation``.
+stream's ``OpenedStream.closing_chunk`` includes ``CallPlan.succeeded`` and ``explanation``.
 """
 
 from __future__ import annotations
@@ -234,10 +234,10 @@ PHASES = (
     ("langchain_cerebras_router.failover", "CallPlan", "next_step"),
     ("langchain_cerebras_router.route_execution", "CallContext", "kwargs_for_attempt"),
     ("langchain_cerebras_router.failover", "CallPlan", "succeeded"),
-    ("langchain_cerebras_router.failover", "CallPlan", "_update_health"),
+    ("langchain_cerebras_router.health", "InMemoryHealthStore", "record_success"),
     ("langchain_cerebras_router.metrics", "SpeedMonitor", "record_attempt"),
     ("langchain_cerebras_router.failover", "CallPlan", "explanation"),
-    ("langchain_cerebras_router.stream_execution", "_StreamOutcome", "closing_chunk"),
+    ("langchain_cerebras_router.stream_execution", "OpenedStream", "closing_chunk"),
     ("langchain_cerebras_router.stream_execution", "OpenedStream", "take"),
 )
 

@@ -214,6 +214,8 @@ class CallPlan:
         monitor: The speed monitor fed with every answered and failed attempt, if any.
         model_override: The call asked for its own model (``model=``): a route that does
             not serve it is not unhealthy, and an unknown id is no speed-monitor series.
+        observed_headers: Route name -> the last response headers seen at the HTTP layer
+            (router-built Groq/OpenAI members, whose answers do not carry them).
     """
 
     routes: Sequence[Route]
@@ -229,6 +231,7 @@ class CallPlan:
     rate_limit_sampler: RateLimitSampler | None = None
     monitor: SpeedMonitor | None = None
     model_override: bool = False
+    observed_headers: Mapping[str, Mapping[str, str]] | None = None
     attempts: list[Attempt] = field(default_factory=list)
     hedged: bool = False
     # Progress of the call (set in __post_init__).
@@ -395,7 +398,6 @@ class CallPlan:
         ttft: float | None,
         message: BaseMessage | None,
         hedge: bool = False,
-        headers: Mapping[str, str] | None = None,
         streamed: bool = False,
         chunks: int = 0,
     ) -> Attempt:
@@ -403,12 +405,14 @@ class CallPlan:
 
         Rate limits come from the answer's ``response_metadata["rate_limits"]``
         (ChatCerebras) or, for members whose responses the router observes at the HTTP
-        layer, from ``headers``; its total usage tells the sampler what the call spent.
-        ``message`` is the answer (a stream: its last chunk), ``chunks`` a stream's count.
+        layer, from :attr:`observed_headers`; its total usage tells the sampler what the
+        call spent. ``message`` is the answer (a stream: its last chunk), ``chunks`` a
+        stream's count.
         """
         name = route.name
         self._in_flight.discard(name)
-        self._probes.discard(name)
+        if self._probes:
+            self._probes.discard(name)
         now = self.clock()
         latency = now - started
         metadata = message.response_metadata if message is not None else {}
@@ -416,14 +420,15 @@ class CallPlan:
         sampler = self.rate_limit_sampler
         rate_limits = None
         if sampler is None or sampler.due(name, now, usage.get("total_tokens") or 0):
-            rate_limits = rate_limits_from(metadata)
-            if rate_limits is None and headers:
-                rate_limits = parse_rate_limit_headers(headers)
+            rate_limits = self._rate_limits_of(name, metadata)
             if sampler is not None:
                 sampler.observed(name, rate_limits, now)
-        self._update_health(
-            "record_success", name, ttft=ttft, latency=latency, rate_limits=rate_limits
-        )
+        if self.asynchronous:
+            self._update_health(
+                "record_success", name, ttft=ttft, latency=latency, rate_limits=rate_limits
+            )
+        else:  # the usual sync call, without the generic dispatch: once per answer
+            self.health.record_success(name, ttft=ttft, latency=latency, rate_limits=rate_limits)
         model = metadata.get("model_name") or route.model_id
         if self.monitor is not None:  # CallSample's fields, in order
             self.monitor.record_attempt(
@@ -446,12 +451,24 @@ class CallPlan:
             route.provider,
             model,
             "answered",
-            elapsed_ms=milliseconds(latency),
-            ttft_ms=None if ttft is None else milliseconds(ttft),
-            hedge=hedge,
+            None,
+            None,
+            None,
+            milliseconds(latency),
+            None if ttft is None else milliseconds(ttft),
+            hedge,
         )
         self.attempts.append(attempt)
         return attempt
+
+    def _rate_limits_of(self, name: str, metadata: Mapping[str, Any]) -> RateLimitSnapshot | None:
+        """An answer's rate limits: its metadata's headers, else those seen at the HTTP layer."""
+        rate_limits = rate_limits_from(metadata)
+        if rate_limits is None and self.observed_headers:
+            headers = self.observed_headers.get(name)
+            if headers:
+                rate_limits = parse_rate_limit_headers(headers)
+        return rate_limits
 
     def failed(
         self,

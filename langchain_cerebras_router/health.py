@@ -443,11 +443,10 @@ class InMemoryHealthStore(HealthStore):
     ) -> None:
         """See `HealthStore.record_success`. A disabled route stays disabled."""
         with self._lock:
-            now = self._clock()
             s = self._routes.get(route) or self._route(route)
             s.successes += 1
             s.consecutive_failures = 0
-            if s.state != "disabled":
+            if s.state != "closed" and s.state != "disabled":  # closed: nothing to reset
                 s.state = "closed"
                 s.reopenings = 0
                 s.open_until = 0.0
@@ -456,7 +455,7 @@ class InMemoryHealthStore(HealthStore):
                 s.ttfts.append(ttft)
             s.latencies.append(latency)
             if rate_limits is not None:
-                self._apply_rate_limits(s, rate_limits, now)
+                self._apply_rate_limits(s, rate_limits, self._clock())
 
     def record_failure(
         self,

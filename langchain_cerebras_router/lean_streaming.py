@@ -41,14 +41,14 @@ try:
 except ImportError:  # pragma: no cover - langchain-core before uuid7 run ids
     from uuid import uuid4 as _new_run_id  # type: ignore[assignment]
 
-__all__ = ["LeanStreamingChatModel"]
+__all__ = ["LeanStreamingChatModel", "UnobservedCall", "as_streamed_message"]
 
 _NOTHING_GENERATED = "No generation chunks were returned"
 """``BaseChatModel.stream``'s error for a stream that yields no chunk at all."""
 
 
 @dataclass(frozen=True, slots=True)
-class _UnobservedCall:
+class UnobservedCall:
     """What an unobserved stream needs: normalised messages, kwargs and its run id."""
 
     messages: list[BaseMessage]
@@ -91,7 +91,7 @@ class LeanStreamingChatModel(BaseChatModel):
         kwargs: dict[str, Any],
         *,
         async_api: bool,
-    ) -> _UnobservedCall | None:
+    ) -> UnobservedCall | None:
         """The call's plan if no one observes it, else ``None`` (use the full path).
 
         Mirrors the set-up of ``BaseChatModel.stream`` minus what only callbacks read.
@@ -120,7 +120,7 @@ class LeanStreamingChatModel(BaseChatModel):
         )
         run_id = config.get("run_id") or _new_run_id()
         # The same message id as BaseChatModel.stream gives, separator included.
-        return _UnobservedCall(messages, call_kwargs, "-".join((LC_ID_PREFIX, str(run_id))))
+        return UnobservedCall(messages, call_kwargs, "-".join((LC_ID_PREFIX, str(run_id))))
 
     def stream(
         self,
@@ -137,7 +137,7 @@ class LeanStreamingChatModel(BaseChatModel):
             return
         last: AIMessageChunk | None = None
         for chunk in self._stream(call.messages, stop=stop, **call.kwargs):
-            last = _as_streamed(chunk, call.message_id)
+            last = as_streamed_message(chunk, call.message_id)
             yield last
         if last is None:
             raise ValueError(_NOTHING_GENERATED)
@@ -160,7 +160,7 @@ class LeanStreamingChatModel(BaseChatModel):
             return
         last: AIMessageChunk | None = None
         async for chunk in self._astream(call.messages, stop=stop, **call.kwargs):
-            last = _as_streamed(chunk, call.message_id)
+            last = as_streamed_message(chunk, call.message_id)
             yield last
         if last is None:
             raise ValueError(_NOTHING_GENERATED)
@@ -168,7 +168,7 @@ class LeanStreamingChatModel(BaseChatModel):
             yield closing
 
 
-def _as_streamed(chunk: ChatGenerationChunk, message_id: str) -> AIMessageChunk:
+def as_streamed_message(chunk: ChatGenerationChunk, message_id: str) -> AIMessageChunk:
     """The message ``BaseChatModel.stream`` yields for ``chunk``."""
     message = chunk.message
     if message.id is None:

@@ -131,8 +131,6 @@ class CallContext:
     member_kwargs: Callable[[Route, httpx.Timeout | None], dict[str, Any]]
     hedge_after: float | str | None = None
     stall_timeout: float | None = None
-    #: Route name -> last response headers seen at the HTTP layer (router-built members).
-    observed_headers: Mapping[str, Mapping[str, str]] | None = None
     model_override: bool = False
     tracer: AttemptTracer | None = None
     streaming: bool = False
@@ -212,10 +210,6 @@ class CallContext:
         """Open the attempt's child run (only when the call is traced)."""
         if self.tracer is not None:
             ticket.trace = self.tracer.start(ticket.route, hedge=ticket.hedge)
-
-    def headers_of(self, route: Route) -> Mapping[str, str] | None:
-        """Last response headers seen at the HTTP layer for ``route`` (Groq members)."""
-        return self.observed_headers.get(route.name) if self.observed_headers else None
 
     def hedge_delay(self, route: Route) -> float | None:
         """Seconds to wait for ``route``'s first event before starting a hedge.
@@ -322,7 +316,8 @@ def _new_ticket(
     so that the ticket and that decision never disagree.
     """
     ticket = AttemptTicket(route, ctx.plan.clock(), hedge, timeout)
-    ctx.trace_start(ticket)
+    if ctx.tracer is not None:
+        ctx.trace_start(ticket)
     return ticket
 
 
@@ -418,7 +413,8 @@ def race_to_first_event(
             time.sleep(step)
             continue
         timeout = plan.timeout_for_attempt()
-        if ctx.hedge_delay(step) is None and ctx.member_bounds_attempt(step, timeout):
+        unhedged = ctx.hedge_after is None or ctx.hedge_delay(step) is None
+        if unhedged and ctx.member_bounds_attempt(step, timeout):
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
             try:
                 return ticket, start(step, ticket)
@@ -502,7 +498,6 @@ def _finish_invoke(ctx: CallContext, ticket: AttemptTicket, result: ChatResult) 
         ttft=None,
         message=message,
         hedge=ticket.hedge,
-        headers=ctx.headers_of(ticket.route),
     )
     AttemptTracer.succeeded(ticket.trace, message)
     explanation = ctx.plan.explanation(attempt, ctx.priority)

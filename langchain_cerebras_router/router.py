@@ -59,7 +59,12 @@ from langchain_cerebras_router.route_factory import (
     provider_of,
     with_sdk_retries,
 )
-from langchain_cerebras_router.stream_execution import arun_stream, run_stream
+from langchain_cerebras_router.stream_execution import (
+    arun_message_stream,
+    arun_stream,
+    run_message_stream,
+    run_stream,
+)
 from langchain_cerebras_router.structured_output import tool_call_parser, with_parser
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
@@ -424,7 +429,8 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Invoke; ``priority`` may come as a kwarg or ``config["configurable"]``."""
-        kwargs = self._priority_from(config, kwargs)
+        if config or "priority" in kwargs:
+            kwargs = self._priority_from(config, kwargs)
         if self.hedge_after is None:  # the call's start only matters to the hedge delay
             return super().invoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
@@ -442,7 +448,8 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Async invoke; ``priority`` as in :meth:`invoke`."""
-        kwargs = self._priority_from(config, kwargs)
+        if config or "priority" in kwargs:
+            kwargs = self._priority_from(config, kwargs)
         if self.hedge_after is None:
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
@@ -459,10 +466,23 @@ class RoutedChatModel(LeanStreamingChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> Iterator[AIMessageChunk]:
-        """Stream; ``priority`` as in :meth:`invoke`."""
-        return super().stream(input, config, stop=stop, **self._priority_from(config, kwargs))
+        """Stream; ``priority`` as in :meth:`invoke`.
 
-    def astream(
+        A stream no callback handler observes (see
+        :class:`~langchain_cerebras_router.lean_streaming.LeanStreamingChatModel`) is
+        routed straight to the messages ``BaseChatModel.stream`` would yield; an observed
+        one goes through ``BaseChatModel.stream`` and :meth:`_stream`.
+        """
+        if config or "priority" in kwargs:
+            kwargs = self._priority_from(config, kwargs)
+        call = self._unobserved_call(input, config, kwargs, async_api=False)
+        if call is None:
+            yield from BaseChatModel.stream(self, input, config, stop=stop, **kwargs)
+            return
+        context = self._context(call.messages, stop, call.kwargs, stream=True)
+        yield from run_message_stream(context, call.message_id)
+
+    async def astream(
         self,
         input: LanguageModelInput,
         config: RunnableConfig | None = None,
@@ -470,8 +490,17 @@ class RoutedChatModel(LeanStreamingChatModel):
         stop: list[str] | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
-        """Async stream; ``priority`` as in :meth:`invoke`."""
-        return super().astream(input, config, stop=stop, **self._priority_from(config, kwargs))
+        """Async stream; ``priority`` and the two paths as in :meth:`stream`."""
+        if config or "priority" in kwargs:
+            kwargs = self._priority_from(config, kwargs)
+        call = self._unobserved_call(input, config, kwargs, async_api=True)
+        if call is None:
+            async for message in BaseChatModel.astream(self, input, config, stop=stop, **kwargs):
+                yield message
+            return
+        context = self._context(call.messages, stop, call.kwargs, stream=True, asynchronous=True)
+        async for message in arun_message_stream(context, call.message_id):
+            yield message
 
     # ------------------------------------------------------------------ one call
 
@@ -486,7 +515,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
-        private = self._private()
+        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
         call_started = None
         if self.hedge_after is not None:  # set by invoke/ainvoke only when hedging
             call_started = _CALL_STARTED.get()
@@ -525,10 +554,14 @@ class RoutedChatModel(LeanStreamingChatModel):
             rate_limit_sampler=private["_rate_limit_sampler"],
             monitor=self.monitor,
             model_override=model_override,
+            observed_headers=private["_last_headers"],
         )
-        has_tools = isinstance(request, ToolsRequest) or bool(call_kwargs.get("tools"))
         hedge_after = self.hedge_after
-        if has_tools and not self.hedge_with_tools:
+        if (
+            hedge_after is not None
+            and not self.hedge_with_tools
+            and (isinstance(request, ToolsRequest) or call_kwargs.get("tools"))
+        ):
             hedge_after = None
         return CallContext(
             plan=plan,
@@ -543,9 +576,8 @@ class RoutedChatModel(LeanStreamingChatModel):
             ),
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
-            observed_headers=private["_last_headers"],
             model_override=model_override,
-            tracer=AttemptTracer.for_run(run_manager, messages),
+            tracer=None if run_manager is None else AttemptTracer.for_run(run_manager, messages),
             streaming=stream,
             call_started=call_started,
         )

@@ -20,7 +20,7 @@ import queue
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -35,6 +35,7 @@ from langchain_cerebras_router.failover import (
     is_committing_chunk,
 )
 from langchain_cerebras_router.failures import classify_failure
+from langchain_cerebras_router.lean_streaming import as_streamed_message
 from langchain_cerebras_router.redaction import redact_exception
 from langchain_cerebras_router.route_execution import (
     TIMEOUT_AWARE_PROVIDERS,
@@ -49,54 +50,16 @@ from langchain_cerebras_router.route_execution import (
     race_to_first_event,
 )
 
-__all__ = ["OpenedStream", "arun_stream", "result_as_chunk", "run_stream"]
+__all__ = [
+    "OpenedStream",
+    "arun_message_stream",
+    "arun_stream",
+    "result_as_chunk",
+    "run_message_stream",
+    "run_stream",
+]
 
 T = TypeVar("T")
-
-
-@dataclass(slots=True)
-class OpenedStream(Generic[T]):
-    """A stream that reached its commit point (or ended before reaching one)."""
-
-    chunks: T
-    buffered: list[ChatGenerationChunk] = field(default_factory=list)
-    ttft: float | None = None
-    ended: bool = False
-
-    def take(self, chunk: ChatGenerationChunk, ctx: CallContext, ticket: AttemptTicket) -> bool:
-        """Buffer a chunk read before the commit point; ``True`` if it commits the stream."""
-        self.buffered.append(chunk)
-        if is_committing_chunk(chunk.message):
-            self.ttft = time.monotonic() - ticket.started
-            return True
-        _check_first_chunk_deadline(ctx, ticket)
-        return False
-
-
-def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
-    """A whole answer as one chunk (members that cannot stream)."""
-    message = result.generations[0].message
-    # AIMessageChunk derives tool_call_chunks from tool_calls / invalid_tool_calls itself.
-    chunk = AIMessageChunk(
-        content=message.content,
-        additional_kwargs=message.additional_kwargs,
-        response_metadata=message.response_metadata,
-        usage_metadata=getattr(message, "usage_metadata", None),
-        tool_calls=getattr(message, "tool_calls", []),
-        invalid_tool_calls=getattr(message, "invalid_tool_calls", []),
-        id=message.id,
-    )
-    return ChatGenerationChunk(message=chunk)
-
-
-def _member_chunks(ctx: CallContext, ticket: AttemptTicket) -> Iterator[ChatGenerationChunk]:
-    """The member's own chunk iterator (no wrapping layer on the per-chunk path)."""
-    route = ticket.route
-    model: BaseChatModel = route.model
-    kwargs = ctx.kwargs_for_attempt(ticket)
-    if route.has_stream:
-        return model._stream(ctx.messages, ctx.stop, None, **kwargs)
-    return iter((result_as_chunk(model._generate(ctx.messages, ctx.stop, None, **kwargs)),))
 
 
 @dataclass(slots=True)
@@ -121,40 +84,77 @@ class _Yielded:
         )
 
 
-class _StreamOutcome:
-    """How a stream that reached its commit point ends: answered, stopped or broken.
+class OpenedStream(Generic[T]):
+    """An attempt's stream, from its opening to its end.
 
-    The attempt's success is recorded when the member's stream ends (or when the caller
-    stops reading after the answer's final chunk), and the routing explanation is the
-    stream's last chunk, ``chunk_position="last"``: the one LangChain's ``stream`` adds
-    anyway, so a routed stream has as many chunks as its member's.
+    Before the commit point it buffers what the member yields (:meth:`take`). After it,
+    it records how the stream ended: answered (:meth:`closing_chunk`), stopped by the
+    caller (:meth:`stopped`) or broken (:meth:`partial_error`). The attempt's success is
+    recorded when the member's stream ends (or when the caller stops reading after the
+    answer's final chunk), and the routing explanation is the stream's last chunk,
+    ``chunk_position="last"``: the one LangChain's ``stream`` adds anyway, so a routed
+    stream has as many chunks as its member's.
+
+    One object for the whole stream: after a socket wait, each object and function a
+    routed call touches once costs about a microsecond (docs/benchmarks.md (c)).
     """
 
-    __slots__ = ("ctx", "ticket", "ttft")
+    __slots__ = ("buffered", "chunks", "ctx", "ended", "ticket", "ttft")
 
-    def __init__(self, ctx: CallContext, ticket: AttemptTicket, ttft: float | None) -> None:
+    def __init__(self, chunks: T, ctx: CallContext, ticket: AttemptTicket) -> None:
+        self.chunks = chunks
         self.ctx = ctx
         self.ticket = ticket
-        self.ttft = ttft
+        self.buffered: list[ChatGenerationChunk] = []
+        self.ttft: float | None = None
+        self.ended = False
 
-    def closing_chunk(self, yielded: _Yielded) -> ChatGenerationChunk:
-        """Record the success; the routing explanation as the stream's last chunk."""
-        attempt = self._record_success(yielded)
-        last = yielded.last
+    def take(self, chunk: ChatGenerationChunk) -> bool:
+        """Buffer a chunk read before the commit point; ``True`` if it commits the stream.
+
+        A member read in the calling thread is bounded by its HTTP read timeout, which
+        restarts with every byte: checking the clock at every chunk before the commit
+        point stops a member that keeps sending empty chunks from holding the call past
+        its attempt timeout.
+        """
+        self.buffered.append(chunk)
+        ticket = self.ticket
+        # Text commits: the usual first chunk is decided without a call.
+        if chunk.text or is_committing_chunk(chunk.message):
+            self.ttft = time.monotonic() - ticket.started
+            return True
+        timeout = ticket.timeout
+        if timeout is not None and self.ctx.plan.clock() >= ticket.started + timeout:
+            raise attempt_timeout_error(ticket, "first chunk")
+        return False
+
+    def closing_chunk(
+        self, chunks: int, last: ChatGenerationChunk | None, message_id: str | None
+    ) -> ChatGenerationChunk | AIMessageChunk:
+        """Record the success; the routing explanation as the stream's last chunk.
+
+        ``chunks`` were yielded after the commit point, ``last`` the last of them. With
+        ``message_id`` (an unobserved stream, see :func:`run_message_stream`) the closing
+        message itself, as ``BaseChatModel.stream`` would yield it; else its generation
+        chunk, for ``BaseChatModel`` to report and yield.
+        """
+        attempt = self._record_success(chunks, last)
         content: str | list[Any] = (
             "" if last is None or isinstance(last.message.content, str) else []
         )
         routing = self.ctx.plan.explanation(attempt, self.ctx.priority)
-        return ChatGenerationChunk(
-            message=AIMessageChunk(
-                content=content, chunk_position="last", response_metadata={"routing": routing}
-            )
+        message = AIMessageChunk(
+            content=content,
+            chunk_position="last",
+            id=message_id,
+            response_metadata={"routing": routing},
         )
+        return message if message_id is not None else ChatGenerationChunk(message=message)
 
     def stopped(self, yielded: _Yielded, why: str) -> None:
         """The caller stopped reading: a success after the final chunk, else abandoned."""
         if yielded.ended_answer:
-            self._record_success(yielded)
+            self._record_success(yielded.chunks, yielded.last)
         else:
             abandon_attempt(self.ctx, self.ticket, why)
 
@@ -167,7 +167,7 @@ class _StreamOutcome:
         ctx, ticket = self.ctx, self.ticket
         redact_exception(exc)
         if yielded.ended_answer:
-            self._record_success(yielded)
+            self._record_success(yielded.chunks, yielded.last)
             failure = classify_failure(exc)
         else:
             failure = ctx.plan.failed(
@@ -182,32 +182,70 @@ class _StreamOutcome:
             failure=failure,
         )
 
-    def _record_success(self, yielded: _Yielded) -> Attempt:
-        ctx, ticket = self.ctx, self.ticket
-        message = None if yielded.last is None else yielded.last.message
-        attempt = ctx.plan.succeeded(
+    def _record_success(self, chunks: int, last: ChatGenerationChunk | None) -> Attempt:
+        ticket = self.ticket
+        message = None if last is None else last.message
+        attempt = self.ctx.plan.succeeded(
             ticket.route,
             started=ticket.started,
             ttft=self.ttft,
             message=message,
             hedge=ticket.hedge,
-            headers=ctx.headers_of(ticket.route),
             streamed=True,
-            chunks=yielded.chunks,
+            chunks=chunks,
         )
-        AttemptTracer.succeeded(ticket.trace, message)
+        if ticket.trace is not None:
+            AttemptTracer.succeeded(ticket.trace, message)
         return attempt
 
 
-def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
-    """A routed sync stream (``_stream``)."""
+def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
+    """A whole answer as one chunk (members that cannot stream)."""
+    message = result.generations[0].message
+    # AIMessageChunk derives tool_call_chunks from tool_calls / invalid_tool_calls itself.
+    chunk = AIMessageChunk(
+        content=message.content,
+        additional_kwargs=message.additional_kwargs,
+        response_metadata=message.response_metadata,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        tool_calls=getattr(message, "tool_calls", []),
+        invalid_tool_calls=getattr(message, "invalid_tool_calls", []),
+        id=message.id,
+    )
+    return ChatGenerationChunk(message=chunk)
 
+
+def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
+    """A routed sync stream of generation chunks (``_stream``)."""
+    return _routed_stream(ctx, None)
+
+
+def run_message_stream(ctx: CallContext, message_id: str) -> Iterator[AIMessageChunk]:
+    """A routed sync stream of the messages ``BaseChatModel.stream`` would yield.
+
+    For streams no callback handler observes (see
+    :class:`~langchain_cerebras_router.lean_streaming.LeanStreamingChatModel`): each
+    chunk is converted in the loop that routes it, and the closing message carries the
+    routing explanation and ``message_id``, so no chunk is built only to be unwrapped.
+    """
+    return _routed_stream(ctx, message_id)
+
+
+def _routed_stream(ctx: CallContext, message_id: str | None) -> Iterator[Any]:
     def start(route: Route, ticket: AttemptTicket) -> OpenedStream[Iterator[ChatGenerationChunk]]:
-        chunks = _member_chunks(ctx, ticket)
-        opened: OpenedStream[Iterator[ChatGenerationChunk]] = OpenedStream(chunks)
+        # The member's own chunk iterator: no wrapping layer on the per-chunk path.
+        kwargs = ctx.kwargs_for_attempt(ticket)
+        model: BaseChatModel = route.model
+        chunks: Iterator[ChatGenerationChunk]
+        if route.has_stream:
+            chunks = model._stream(ctx.messages, ctx.stop, None, **kwargs)
+        else:
+            answer = model._generate(ctx.messages, ctx.stop, None, **kwargs)
+            chunks = iter((result_as_chunk(answer),))
+        opened = OpenedStream(chunks, ctx, ticket)
         try:
             for chunk in chunks:
-                if opened.take(chunk, ctx, ticket):
+                if opened.take(chunk):
                     break
             else:
                 opened.ended = True
@@ -219,7 +257,6 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = race_to_first_event(ctx, start, what="first chunk", close=_close)
-    outcome = _StreamOutcome(ctx, ticket, opened.ttft)
     # Counted here, not by a call per chunk (see _Yielded).
     chunks = characters = 0
     tool_calls = False
@@ -227,21 +264,20 @@ def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
     try:
         for chunk in _rest_of_stream(opened, ctx, ticket):
             chunks += 1
-            if text := chunk.text:
-                characters += len(text)
+            characters += len(chunk.text)
             if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
                 tool_calls = True
-            yield chunk
+            yield chunk if message_id is None else as_streamed_message(chunk, message_id)
     except GeneratorExit:
         _close(opened)
-        outcome.stopped(
+        opened.stopped(
             _Yielded(chunks, characters, tool_calls, chunk), "the caller stopped reading"
         )
         raise
     except Exception as exc:
         _close(opened)
-        raise outcome.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk)) from exc
-    yield outcome.closing_chunk(_Yielded(chunks, characters, tool_calls, chunk))
+        raise opened.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk)) from exc
+    yield opened.closing_chunk(chunks, chunk, message_id)
 
 
 def _rest_of_stream(
@@ -264,6 +300,8 @@ def _rest_of_stream(
         chunks = itertools.chain(buffered, opened.chunks)
     else:
         chunks = itertools.chain(buffered, _watched_for_stalls(opened.chunks, ctx, ticket))
+    if not ctx.model_override:
+        return chunks
     model_id = _requested_model_id(ctx, ticket)
     if model_id is None:
         return chunks
@@ -285,17 +323,6 @@ def _reporting_model_id(model_id: str, chunk: ChatGenerationChunk) -> ChatGenera
     if "model_name" in metadata:
         metadata["model_name"] = model_id
     return chunk
-
-
-def _check_first_chunk_deadline(ctx: CallContext, ticket: AttemptTicket) -> None:
-    """Fail an attempt whose stream is past its timeout without content yet.
-
-    A member read in the calling thread is bounded by its HTTP read timeout, which
-    restarts with every byte; this check, at every chunk before the commit point, stops
-    a member that keeps sending empty chunks from holding the call past its timeout.
-    """
-    if ticket.timeout_at is not None and ctx.plan.clock() >= ticket.timeout_at:
-        raise attempt_timeout_error(ticket, "first chunk")
 
 
 def _member_bounds_stalls(ctx: CallContext, ticket: AttemptTicket) -> bool:
@@ -382,16 +409,6 @@ def _close(opened: OpenedStream[Any]) -> None:
             close()
 
 
-def _amember_chunks(ctx: CallContext, ticket: AttemptTicket) -> AsyncIterator[ChatGenerationChunk]:
-    """The member's own async chunk iterator (no wrapping layer on the per-chunk path)."""
-    route = ticket.route
-    model: BaseChatModel = route.model
-    kwargs = ctx.kwargs_for_attempt(ticket)
-    if route.has_astream or route.has_stream:
-        return model._astream(ctx.messages, ctx.stop, None, **kwargs)
-    return _agenerate_as_chunks(model, ctx, kwargs)
-
-
 async def _agenerate_as_chunks(
     model: BaseChatModel, ctx: CallContext, kwargs: dict[str, Any]
 ) -> AsyncIterator[ChatGenerationChunk]:
@@ -450,17 +467,34 @@ async def _awatched_for_stalls(
         yield chunk
 
 
-async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
-    """A routed async stream (``_astream``), with a stall timeout between chunks."""
+def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
+    """A routed async stream of generation chunks (``_astream``)."""
+    return _arouted_stream(ctx, None)
+
+
+def arun_message_stream(ctx: CallContext, message_id: str) -> AsyncIterator[AIMessageChunk]:
+    """:func:`run_message_stream` for ``astream``."""
+    return _arouted_stream(ctx, message_id)
+
+
+async def _arouted_stream(ctx: CallContext, message_id: str | None) -> AsyncIterator[Any]:
+    """The async routed stream, with a stall timeout between chunks."""
 
     async def start(
         route: Route, ticket: AttemptTicket
     ) -> OpenedStream[AsyncIterator[ChatGenerationChunk]]:
-        chunks = _amember_chunks(ctx, ticket)
-        opened: OpenedStream[AsyncIterator[ChatGenerationChunk]] = OpenedStream(chunks)
+        # The member's own chunk iterator: no wrapping layer on the per-chunk path.
+        kwargs = ctx.kwargs_for_attempt(ticket)
+        model: BaseChatModel = route.model
+        chunks: AsyncIterator[ChatGenerationChunk]
+        if route.has_astream or route.has_stream:
+            chunks = model._astream(ctx.messages, ctx.stop, None, **kwargs)
+        else:
+            chunks = _agenerate_as_chunks(model, ctx, kwargs)
+        opened = OpenedStream(chunks, ctx, ticket)
         try:
             async for chunk in chunks:
-                if opened.take(chunk, ctx, ticket):
+                if opened.take(chunk):
                     break
             else:
                 opened.ended = True
@@ -470,7 +504,6 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
         return opened
 
     ticket, opened = await arace_to_first_event(ctx, start, what="first chunk", close=_aclose)
-    outcome = _StreamOutcome(ctx, ticket, opened.ttft)
     model_id = _requested_model_id(ctx, ticket)
     buffered = opened.buffered
     opened.buffered = []  # keep no yielded chunk for the rest of the stream
@@ -484,37 +517,35 @@ async def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
             if model_id is not None:
                 _reporting_model_id(model_id, chunk)
             chunks += 1
-            if text := chunk.text:
-                characters += len(text)
+            characters += len(chunk.text)
             if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
                 tool_calls = True
-            yield chunk
+            yield chunk if message_id is None else as_streamed_message(chunk, message_id)
         buffered.clear()
         if not opened.ended:
             async for chunk in _arest_of_stream(opened, ctx, ticket, model_id):
                 chunks += 1
-                if text := chunk.text:
-                    characters += len(text)
+                characters += len(chunk.text)
                 if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
                     tool_calls = True
-                yield chunk
+                yield chunk if message_id is None else as_streamed_message(chunk, message_id)
     except GeneratorExit:
         await _aclose(opened)
-        outcome.stopped(
+        opened.stopped(
             _Yielded(chunks, characters, tool_calls, chunk), "the caller stopped reading"
         )
         await ctx.aflush()
         raise
     except asyncio.CancelledError:
         await _aclose(opened)
-        outcome.stopped(_Yielded(chunks, characters, tool_calls, chunk), "the call was cancelled")
+        opened.stopped(_Yielded(chunks, characters, tool_calls, chunk), "the call was cancelled")
         await ctx.aflush()
         raise
     except Exception as exc:
         await _aclose(opened)
-        error = outcome.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk))
+        error = opened.partial_error(exc, _Yielded(chunks, characters, tool_calls, chunk))
         await ctx.aflush()
         raise error from exc
-    closing = outcome.closing_chunk(_Yielded(chunks, characters, tool_calls, chunk))
+    closing = opened.closing_chunk(chunks, chunk, message_id)
     await ctx.aflush()
     yield closing

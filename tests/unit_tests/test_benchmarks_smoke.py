@@ -238,10 +238,10 @@ def test_router_bookkeeping_times_the_routers_steps_with_io_and_restores_them(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("routed stream with I/O: ")
     timed = {line.split()[-1]: float(line.split()[0]) for line in lines[1:]}
-    for step in ("RoutedChatModel._context", "CallPlan.succeeded", "_StreamOutcome.closing_chunk"):
+    for step in ("RoutedChatModel._context", "CallPlan.succeeded", "OpenedStream.closing_chunk"):
         assert timed[step] > 0.0
     # The closing chunk records the success: the outer step includes the inner one.
-    assert timed["_StreamOutcome.closing_chunk"] >= timed["CallPlan.succeeded"]
+    assert timed["OpenedStream.closing_chunk"] >= timed["CallPlan.succeeded"]
 
 
 def test_scripted_emulator_process_applies_scripts_and_reports_errors() -> None:
