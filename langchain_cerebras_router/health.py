@@ -366,56 +366,69 @@ class InMemoryHealthStore(HealthStore):
         with self._lock:
             now = self._clock()
             s = self._routes.get(route) or self._route(route)
-            if s.state == "disabled":
-                return Admission(False, f"disabled: {s.disabled_reason}")
-            if s.state == "open":
-                if now < s.open_until:
-                    left = s.open_until - now
-                    last = s.last_failure.kind.value if s.last_failure else "unknown"
-                    reason = (
-                        f"circuit open for {left:.1f} s after {s.consecutive_failures} "
-                        f"failures (last: {last})"
-                    )
-                    return Admission(False, reason, retry_in=left)
-                s.state = "half_open"
             probe = False
-            if s.state == "half_open":
-                s.probe_leases = [t for t in s.probe_leases if t > now]
-                if len(s.probe_leases) >= self.config.half_open_max_probes:
-                    return Admission(False, "circuit half-open: probe in flight")
-                probe = True
+            if s.state != "closed":
+                refusal, probe = self._breaker_verdict(s, now)
+                if refusal is not None:
+                    return refusal
             if s.retry_after_until > now:
                 left = s.retry_after_until - now
                 return Admission(False, f"retry-after pending for {left:.1f} s", retry_in=left)
-            refusal = self._check_budget(s, now, estimated_tokens)
-            if refusal is not None:
-                return refusal
+            # Rate-limit budgets (inline: every admission reads them): a budget whose
+            # reset has passed is forgotten; one with nothing left refuses.
+            requests, tokens_budget = s.requests, s.tokens
+            if requests.reset_at is not None and now >= requests.reset_at:
+                requests.remaining = requests.limit = requests.reset_at = None
+            if tokens_budget.reset_at is not None and now >= tokens_budget.reset_at:
+                tokens_budget.remaining = tokens_budget.limit = tokens_budget.reset_at = None
+            left_requests = requests.remaining
+            if left_requests is not None and left_requests <= 0:
+                reset_in = (requests.reset_at or now) - now
+                reason = f"rate limit: 0 requests left until reset in {reset_in:.0f} s"
+                return Admission(False, reason, retry_in=reset_in)
+            left_tokens = tokens_budget.remaining
+            if left_tokens is not None and (
+                left_tokens <= 0 or (estimated_tokens or 0) > left_tokens
+            ):
+                reset_in = (tokens_budget.reset_at or now) - now
+                need = f" ({estimated_tokens} estimated)" if estimated_tokens else ""
+                reason = (
+                    f"rate limit: {left_tokens} tokens left{need} until reset in {reset_in:.0f} s"
+                )
+                return Admission(False, reason, retry_in=reset_in)
+            if left_requests is not None:
+                requests.remaining = left_requests - 1
+            if left_tokens is not None and estimated_tokens:
+                tokens_budget.remaining = max(left_tokens - estimated_tokens, 0)
             if probe:
                 s.probe_leases.append(now + self.config.probe_timeout_seconds)
-            if s.requests.remaining is not None:
-                s.requests.remaining -= 1
-            if s.tokens.remaining is not None and estimated_tokens:
-                s.tokens.remaining = max(s.tokens.remaining - estimated_tokens, 0)
-            return _ADMITTED_PROBE if probe else _ADMITTED
+                return _ADMITTED_PROBE
+            return _ADMITTED
 
-    @staticmethod
-    def _check_budget(s: _Route, now: float, estimated_tokens: int | None) -> Admission | None:
-        requests, tokens_budget = s.requests, s.tokens
-        if requests.reset_at is not None and now >= requests.reset_at:
-            requests.remaining = requests.limit = requests.reset_at = None
-        if tokens_budget.reset_at is not None and now >= tokens_budget.reset_at:
-            tokens_budget.remaining = tokens_budget.limit = tokens_budget.reset_at = None
-        if requests.remaining is not None and requests.remaining <= 0:
-            reset_in = (requests.reset_at or now) - now
-            reason = f"rate limit: 0 requests left until reset in {reset_in:.0f} s"
-            return Admission(False, reason, retry_in=reset_in)
-        tokens = tokens_budget.remaining
-        if tokens is not None and (tokens <= 0 or (estimated_tokens or 0) > tokens):
-            reset_in = (tokens_budget.reset_at or now) - now
-            need = f" ({estimated_tokens} estimated)" if estimated_tokens else ""
-            reason = f"rate limit: {tokens} tokens left{need} until reset in {reset_in:.0f} s"
-            return Admission(False, reason, retry_in=reset_in)
-        return None
+    def _breaker_verdict(self, s: _Route, now: float) -> tuple[Admission | None, bool]:
+        """The breaker's verdict on a route that is not closed.
+
+        Returns:
+            ``(refusal, probe)``: a refusal (disabled, open, a probe already in flight)
+            or ``None``, and whether an admitted call is the half-open probe.
+        """
+        if s.state == "disabled":
+            return Admission(False, f"disabled: {s.disabled_reason}"), False
+        if s.state == "open":
+            if now < s.open_until:
+                left = s.open_until - now
+                last = s.last_failure.kind.value if s.last_failure else "unknown"
+                reason = (
+                    f"circuit open for {left:.1f} s after {s.consecutive_failures} "
+                    f"failures (last: {last})"
+                )
+                return Admission(False, reason, retry_in=left), False
+            s.state = "half_open"
+        # half-open
+        s.probe_leases = [t for t in s.probe_leases if t > now]
+        if len(s.probe_leases) >= self.config.half_open_max_probes:
+            return Admission(False, "circuit half-open: probe in flight"), False
+        return None, True
 
     # ------------------------------------------------------------------ record
 

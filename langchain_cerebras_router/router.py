@@ -577,7 +577,10 @@ class RoutedChatModel(LeanStreamingChatModel):
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             model_override=model_override,
-            tracer=None if run_manager is None else AttemptTracer.for_run(run_manager, messages),
+            # (A run without handlers, the usual call, needs no tracer: no call to ask.)
+            tracer=AttemptTracer.for_run(run_manager, messages)
+            if getattr(run_manager, "inheritable_handlers", None)
+            else None,
             streaming=stream,
             call_started=call_started,
         )
