@@ -412,7 +412,7 @@ def race_to_first_event(
         if isinstance(step, float):
             time.sleep(step)
             continue
-        timeout = plan.timeout_for_attempt()
+        timeout = plan.attempt_timeout if plan.deadline is None else plan.timeout_for_attempt()
         unhedged = ctx.hedge_after is None or ctx.hedge_delay(step) is None
         if unhedged and ctx.member_bounds_attempt(step, timeout):
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
@@ -583,7 +583,7 @@ async def arace_to_first_event(
             if isinstance(step, float):
                 await asyncio.sleep(step)
                 continue
-            timeout = plan.timeout_for_attempt()
+            timeout = plan.attempt_timeout if plan.deadline is None else plan.timeout_for_attempt()
             # (No hedging, the usual call: no coroutine built for the delay.)
             if ctx.hedge_after is not None and await ctx.ahedge_delay(step) is not None:
                 won = await _watch_in_tasks(ctx, start, step, timeout, what=what, close=close)

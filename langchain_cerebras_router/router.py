@@ -59,12 +59,7 @@ from langchain_cerebras_router.route_factory import (
     provider_of,
     with_sdk_retries,
 )
-from langchain_cerebras_router.stream_execution import (
-    arun_message_stream,
-    arun_stream,
-    run_message_stream,
-    run_stream,
-)
+from langchain_cerebras_router.stream_execution import arun_stream, run_stream
 from langchain_cerebras_router.structured_output import tool_call_parser, with_parser
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
@@ -480,7 +475,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             yield from BaseChatModel.stream(self, input, config, stop=stop, **kwargs)
             return
         context = self._context(call.messages, stop, call.kwargs, stream=True)
-        yield from run_message_stream(context, call.message_id)
+        yield from run_stream(context, call.message_id)
 
     async def astream(
         self,
@@ -499,7 +494,7 @@ class RoutedChatModel(LeanStreamingChatModel):
                 yield message
             return
         context = self._context(call.messages, stop, call.kwargs, stream=True, asynchronous=True)
-        async for message in arun_message_stream(context, call.message_id):
+        async for message in arun_stream(context, call.message_id):
             yield message
 
     # ------------------------------------------------------------------ one call

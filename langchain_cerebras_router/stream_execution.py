@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
@@ -50,14 +50,7 @@ from langchain_cerebras_router.route_execution import (
     race_to_first_event,
 )
 
-__all__ = [
-    "OpenedStream",
-    "arun_message_stream",
-    "arun_stream",
-    "result_as_chunk",
-    "run_message_stream",
-    "run_stream",
-]
+__all__ = ["OpenedStream", "arun_stream", "result_as_chunk", "run_stream"]
 
 T = TypeVar("T")
 
@@ -134,7 +127,7 @@ class OpenedStream(Generic[T]):
         """Record the success; the routing explanation as the stream's last chunk.
 
         ``chunks`` were yielded after the commit point, ``last`` the last of them. With
-        ``message_id`` (an unobserved stream, see :func:`run_message_stream`) the closing
+        ``message_id`` (an unobserved stream, see :func:`run_stream`) the closing
         message itself, as ``BaseChatModel.stream`` would yield it; else its generation
         chunk, for ``BaseChatModel`` to report and yield.
         """
@@ -215,23 +208,24 @@ def result_as_chunk(result: ChatResult) -> ChatGenerationChunk:
     return ChatGenerationChunk(message=chunk)
 
 
-def run_stream(ctx: CallContext) -> Iterator[ChatGenerationChunk]:
-    """A routed sync stream of generation chunks (``_stream``)."""
-    return _routed_stream(ctx, None)
+@overload
+def run_stream(ctx: CallContext, message_id: None = None) -> Iterator[ChatGenerationChunk]: ...
 
 
-def run_message_stream(ctx: CallContext, message_id: str) -> Iterator[AIMessageChunk]:
-    """A routed sync stream of the messages ``BaseChatModel.stream`` would yield.
+@overload
+def run_stream(ctx: CallContext, message_id: str) -> Iterator[AIMessageChunk]: ...
 
-    For streams no callback handler observes (see
+
+def run_stream(ctx: CallContext, message_id: str | None = None) -> Iterator[Any]:
+    """A routed sync stream: generation chunks (``_stream``), or messages with ``message_id``.
+
+    With ``message_id``, the messages ``BaseChatModel.stream`` would yield, for streams
+    no callback handler observes (see
     :class:`~langchain_cerebras_router.lean_streaming.LeanStreamingChatModel`): each
     chunk is converted in the loop that routes it, and the closing message carries the
     routing explanation and ``message_id``, so no chunk is built only to be unwrapped.
     """
-    return _routed_stream(ctx, message_id)
 
-
-def _routed_stream(ctx: CallContext, message_id: str | None) -> Iterator[Any]:
     def start(route: Route, ticket: AttemptTicket) -> OpenedStream[Iterator[ChatGenerationChunk]]:
         # The member's own chunk iterator: no wrapping layer on the per-chunk path.
         kwargs = ctx.kwargs_for_attempt(ticket)
@@ -467,18 +461,18 @@ async def _awatched_for_stalls(
         yield chunk
 
 
-def arun_stream(ctx: CallContext) -> AsyncIterator[ChatGenerationChunk]:
-    """A routed async stream of generation chunks (``_astream``)."""
-    return _arouted_stream(ctx, None)
+@overload
+def arun_stream(
+    ctx: CallContext, message_id: None = None
+) -> AsyncIterator[ChatGenerationChunk]: ...
 
 
-def arun_message_stream(ctx: CallContext, message_id: str) -> AsyncIterator[AIMessageChunk]:
-    """:func:`run_message_stream` for ``astream``."""
-    return _arouted_stream(ctx, message_id)
+@overload
+def arun_stream(ctx: CallContext, message_id: str) -> AsyncIterator[AIMessageChunk]: ...
 
 
-async def _arouted_stream(ctx: CallContext, message_id: str | None) -> AsyncIterator[Any]:
-    """The async routed stream, with a stall timeout between chunks."""
+async def arun_stream(ctx: CallContext, message_id: str | None = None) -> AsyncIterator[Any]:
+    """:func:`run_stream` for ``astream``, with a stall timeout between chunks."""
 
     async def start(
         route: Route, ticket: AttemptTicket
