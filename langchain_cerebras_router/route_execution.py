@@ -48,6 +48,7 @@ from langchain_cerebras_router.redaction import redact_exception
 TIMEOUT_AWARE_PROVIDERS = frozenset({"cerebras", "groq", "openai"})
 
 __all__ = [
+    "LOSER_TEARDOWN_DELAY",
     "TIMEOUT_AWARE_PROVIDERS",
     "AttemptCancelledError",
     "AttemptTicket",
@@ -63,6 +64,9 @@ __all__ = [
     "race_to_first_event",
     "run_invoke",
 ]
+
+#: Seconds after another route's answer that an async attempt which lost is cancelled.
+LOSER_TEARDOWN_DELAY = 0.01
 
 #: Event-loop and thread wake-ups come up to ~1 ms late; a hedge is started when its
 #: time is this close, so that it starts on time rather than a millisecond after.
@@ -620,7 +624,13 @@ async def _watch_in_tasks(
     what: str,
     close: Callable[[T], Awaitable[None]] | None,
 ) -> tuple[AttemptTicket, T] | None:
-    """:func:`_watch_in_threads` with tasks: the losers are cancelled, not abandoned."""
+    """:func:`_watch_in_threads` with tasks: the losers are cancelled, not abandoned.
+
+    A loser outpaced by an answer is cancelled :data:`LOSER_TEARDOWN_DELAY` later, not
+    at once: tearing its request down (~0.3 ms of SDK and HTTP clean-up) would otherwise
+    run on the event loop before the answer reaches the caller, in every hedged call.
+    When the call itself is cancelled, its attempts are cancelled at once.
+    """
     plan = ctx.plan
     inflight: dict[asyncio.Task[T], AttemptTicket] = {}
     stopping = _StoppingError()
@@ -635,7 +645,10 @@ async def _watch_in_tasks(
             finished = task.done()
             if finished and not task.cancelled() and task.exception() is None and close:
                 await close(task.result())
-            task.cancel()
+            if winner is None:
+                task.cancel()
+            else:  # off the answer's path (see above)
+                asyncio.get_running_loop().call_later(LOSER_TEARDOWN_DELAY, task.cancel)
             abandon_attempt(ctx, ticket, why, winner=None if finished else winner, what=what)
         inflight.clear()
         await ctx.aflush()

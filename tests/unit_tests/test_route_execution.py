@@ -1,16 +1,22 @@
-"""CallContext rules: per-attempt member timeouts, inline attempts, the hedge origin."""
+"""CallContext rules: per-attempt member timeouts, inline attempts, the hedge origin, losers."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
 import httpx
 import pytest
-from langchain_core.messages import HumanMessage
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatResult
+from pydantic import Field
 
 from langchain_cerebras_router import InMemoryHealthStore, RoutedChatModel
 from langchain_cerebras_router.failover import CallPlan, Route
 from langchain_cerebras_router.route_execution import (
+    LOSER_TEARDOWN_DELAY,
     AttemptTicket,
     CallContext,
     member_http_timeout,
@@ -182,3 +188,58 @@ def test_failures_tell_the_store_whether_the_attempt_was_the_probe() -> None:
     assert second is not None and not isinstance(second, float)
     plan.failed(second, ValueError("boom"), started=0.0)
     assert store.failures == [("cerebras", True), ("groq", False)]
+
+
+class _Timed(BaseChatModel):
+    """Answers after ``delay`` seconds (async); notes when an attempt on it is cancelled."""
+
+    delay: float
+    cancelled_at: list[float] = Field(default_factory=list)
+
+    @property
+    def _llm_type(self) -> str:
+        return "timed"
+
+    def _generate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        raise NotImplementedError
+
+    async def _agenerate(
+        self, messages: Any, stop: Any = None, run_manager: Any = None, **kwargs: Any
+    ) -> ChatResult:
+        try:
+            await asyncio.sleep(self.delay)
+        except asyncio.CancelledError:
+            self.cancelled_at.append(time.monotonic())
+            raise
+        return ChatResult(generations=[ChatGeneration(message=AIMessage("answer"))])
+
+
+async def test_an_outpaced_async_attempt_is_cancelled_after_the_answer_is_returned() -> None:
+    """Tearing the loser's request down is not on the answer's path (benchmarks (f))."""
+    slow, fast = _Timed(delay=5.0), _Timed(delay=0.0)
+    model = RoutedChatModel(routes={"slow": slow, "fast": fast}, hedge_after=0.02, timeout=10.0)
+    answered = time.monotonic()
+    message = await model.ainvoke("hi")
+    routing = message.response_metadata["routing"]
+    assert (routing["route"], routing["hedged"]) == ("fast", True)
+    assert slow.cancelled_at == []  # still pending when the caller got its answer
+    await asyncio.sleep(LOSER_TEARDOWN_DELAY * 5)
+    [cancelled] = slow.cancelled_at
+    assert cancelled >= answered + LOSER_TEARDOWN_DELAY
+    assert {a["route"]: a["outcome"] for a in routing["attempts"]} == {
+        "slow": "cancelled",
+        "fast": "answered",
+    }
+
+
+async def test_a_cancelled_call_cancels_its_attempts_at_once() -> None:
+    first, hedge = _Timed(delay=5.0), _Timed(delay=5.0)
+    model = RoutedChatModel(routes={"a": first, "b": hedge}, hedge_after=0.01, timeout=10.0)
+    call = asyncio.ensure_future(model.ainvoke("hi"))
+    await asyncio.sleep(0.1)  # both attempts in flight
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    assert len(first.cancelled_at) == len(hedge.cancelled_at) == 1
