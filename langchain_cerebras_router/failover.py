@@ -451,12 +451,9 @@ class CallPlan:
             route.provider,
             model,
             "answered",
-            None,
-            None,
-            None,
-            milliseconds(latency),
-            None if ttft is None else milliseconds(ttft),
-            hedge,
+            elapsed_ms=milliseconds(latency),
+            ttft_ms=None if ttft is None else milliseconds(ttft),
+            hedge=hedge,
         )
         self.attempts.append(attempt)
         return attempt
