@@ -138,6 +138,9 @@ class CallContext:
     model_override: bool = False
     tracer: AttemptTracer | None = None
     streaming: bool = False
+    #: The request sends tools (bound tools, tool-calling structured output, a ``tools``
+    #: kwarg): its answer may hold tool calls whatever the member.
+    sends_tools: bool = False
     #: When the caller's ``invoke``/``ainvoke`` began (monotonic), if known: the first
     #: attempt's hedge delay counts from there, so that LangChain's own set-up of the
     #: run is inside the delay rather than added to the hedged latency.

@@ -578,6 +578,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             else None,
             streaming=stream,
             call_started=call_started,
+            sends_tools=request is not None or "tools" in call_kwargs or "functions" in call_kwargs,
         )
 
     def _routes_for_model(

@@ -50,7 +50,13 @@ from langchain_cerebras_router.route_execution import (
     race_to_first_event,
 )
 
-__all__ = ["OpenedStream", "arun_stream", "result_as_chunk", "run_stream"]
+__all__ = [
+    "OpenedStream",
+    "arun_stream",
+    "may_yield_tool_calls",
+    "result_as_chunk",
+    "run_stream",
+]
 
 T = TypeVar("T")
 
@@ -251,16 +257,18 @@ def run_stream(ctx: CallContext, message_id: str | None = None) -> Iterator[Any]
         return opened
 
     ticket, opened = race_to_first_event(ctx, start, what="first chunk", close=_close)
-    # Counted here, not by a call per chunk (see _Yielded).
+    # Counted here, not by a call per chunk (see _Yielded); chunks are tested for tool
+    # calls only if the stream can hold some (a test per chunk is ~0.3 us after I/O).
     chunks = characters = 0
     tool_calls = False
+    watching = may_yield_tool_calls(ctx, ticket.route)  # until the first tool call
     chunk: ChatGenerationChunk | None = None
     try:
         for chunk in _rest_of_stream(opened, ctx, ticket):
             chunks += 1
             characters += len(chunk.text)
-            if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
-                tool_calls = True
+            if watching and getattr(chunk.message, "tool_call_chunks", None):
+                watching, tool_calls = False, True
             yield chunk if message_id is None else as_streamed_message(chunk, message_id)
     except GeneratorExit:
         _close(opened)
@@ -305,6 +313,25 @@ def _rest_of_stream(
 def _requested_model_id(ctx: CallContext, ticket: AttemptTicket) -> str | None:
     """The route's id of a per-call ``model=``, which its chunks must report (else None)."""
     return ticket.route.model_id if ctx.model_override else None
+
+
+#: Providers whose APIs answer with tool calls only to a request that sends tools.
+_TOOL_CALLS_ONLY_WHEN_SENT = frozenset({"cerebras", "groq", "openai"})
+
+
+def may_yield_tool_calls(ctx: CallContext, route: Route) -> bool:
+    """Whether ``route``'s stream for this call can hold tool calls.
+
+    Only then does the routed loop test each chunk for them (for
+    :class:`~langchain_cerebras_router.failover.PartialStreamError`): a Cerebras, Groq or
+    OpenAI member answers with tool calls only when the request sends tools, the call's
+    (:attr:`CallContext.sends_tools`) or the member's own ``model_kwargs``. Any other
+    member's chunks are always tested.
+    """
+    if ctx.sends_tools or route.provider not in _TOOL_CALLS_ONLY_WHEN_SENT:
+        return True
+    own = getattr(route.model, "model_kwargs", None) or {}
+    return "tools" in own or "functions" in own
 
 
 def _reporting_model_id(model_id: str, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
@@ -503,8 +530,10 @@ async def arun_stream(ctx: CallContext, message_id: str | None = None) -> AsyncI
     opened.buffered = []  # keep no yielded chunk for the rest of the stream
     # Counted here, not by a call per chunk (see _Yielded); the buffered chunks have a
     # loop of their own because chaining two async iterators costs a generator layer.
+    # Chunks are tested for tool calls only if the stream can hold some.
     chunks = characters = 0
     tool_calls = False
+    watching = may_yield_tool_calls(ctx, ticket.route)  # until the first tool call
     chunk: ChatGenerationChunk | None = None
     try:
         for chunk in buffered:
@@ -512,16 +541,16 @@ async def arun_stream(ctx: CallContext, message_id: str | None = None) -> AsyncI
                 _reporting_model_id(model_id, chunk)
             chunks += 1
             characters += len(chunk.text)
-            if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
-                tool_calls = True
+            if watching and getattr(chunk.message, "tool_call_chunks", None):
+                watching, tool_calls = False, True
             yield chunk if message_id is None else as_streamed_message(chunk, message_id)
         buffered.clear()
         if not opened.ended:
             async for chunk in _arest_of_stream(opened, ctx, ticket, model_id):
                 chunks += 1
                 characters += len(chunk.text)
-                if not tool_calls and getattr(chunk.message, "tool_call_chunks", None):
-                    tool_calls = True
+                if watching and getattr(chunk.message, "tool_call_chunks", None):
+                    watching, tool_calls = False, True
                 yield chunk if message_id is None else as_streamed_message(chunk, message_id)
     except GeneratorExit:
         await _aclose(opened)

@@ -33,6 +33,7 @@ class ScriptedMember(BaseChatModel):
 
     script: list[BaseMessageChunk]
     error: str | None = None
+    model_kwargs: dict[str, Any] = {}
 
     @property
     def _llm_type(self) -> str:
@@ -116,6 +117,44 @@ def test_a_broken_stream_reports_what_it_had_yielded(
     )
     health = model.health.snapshot("only")
     assert (health.successes, health.total_failures) == (0, 1)
+
+
+class CerebrasLikeMember(ScriptedMember):
+    """A scripted member that reports the Cerebras provider."""
+
+    def _get_ls_params(self, stop: Any = None, **kwargs: Any) -> LangSmithParams:
+        return LangSmithParams(ls_provider="cerebras", ls_model_name="scripted")
+
+
+@MODES
+@pytest.mark.parametrize(
+    ("call_kwargs", "member_kwargs", "tool_calls"),
+    [
+        ({"tools": [{"type": "function", "function": {"name": "f"}}]}, {}, True),
+        ({}, {"tools": [{"type": "function", "function": {"name": "f"}}]}, True),
+        # A Cerebras, Groq or OpenAI API answers with tool calls only to a request that
+        # sends tools: without any, the loop does not test chunks for them.
+        ({}, {}, False),
+    ],
+)
+def test_a_known_providers_chunks_are_tested_for_tool_calls_when_tools_are_sent(
+    mode: str, call_kwargs: dict[str, Any], member_kwargs: dict[str, Any], tool_calls: bool
+) -> None:
+    member = CerebrasLikeMember(
+        script=[AIMessageChunk(content="Hi"), TOOL], error="reset", model_kwargs=member_kwargs
+    )
+    model = RoutedChatModel(routes={"only": member})
+    with pytest.raises(PartialStreamError) as caught:
+        if mode == "stream":
+            list(model.stream("hi", **call_kwargs))
+        else:
+
+            async def collect() -> None:
+                async for _ in model.astream("hi", **call_kwargs):
+                    pass
+
+            asyncio.run(collect())
+    assert caught.value.tool_calls_yielded is tool_calls
 
 
 @MODES
