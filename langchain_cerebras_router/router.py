@@ -59,7 +59,12 @@ from langchain_cerebras_router.route_factory import (
     provider_of,
     with_sdk_retries,
 )
-from langchain_cerebras_router.stream_execution import arun_stream, run_stream
+from langchain_cerebras_router.stream_execution import (
+    areporting_tokens,
+    arun_stream,
+    reporting_tokens,
+    run_stream,
+)
 from langchain_cerebras_router.structured_output import tool_call_parser, with_parser
 from langchain_cerebras_router.tool_calling import ToolLike, format_tools, normalize_tool_choice
 
@@ -673,7 +678,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         chunks = run_stream(context)
         # BaseChatModel.stream() reports tokens itself (no run manager is passed then);
         # only _generate-driven streaming needs them reported here.
-        return chunks if run_manager is None else _report_tokens(chunks, run_manager)
+        return chunks if run_manager is None else reporting_tokens(chunks, run_manager)
 
     def _astream(
         self,
@@ -686,7 +691,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             messages, stop, kwargs, stream=True, run_manager=run_manager, asynchronous=True
         )
         chunks = arun_stream(context)
-        return chunks if run_manager is None else _areport_tokens(chunks, run_manager)
+        return chunks if run_manager is None else areporting_tokens(chunks, run_manager)
 
     # ------------------------------------------------------------------ tools, schemas
 
@@ -791,19 +796,3 @@ class RoutedChatModel(LeanStreamingChatModel):
             **kwargs,
         )
         return with_parser(llm, parser, include_raw=include_raw)
-
-
-def _report_tokens(
-    chunks: Iterator[ChatGenerationChunk], run_manager: CallbackManagerForLLMRun
-) -> Iterator[ChatGenerationChunk]:
-    for chunk in chunks:
-        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-        yield chunk
-
-
-async def _areport_tokens(
-    chunks: AsyncIterator[ChatGenerationChunk], run_manager: AsyncCallbackManagerForLLMRun
-) -> AsyncIterator[ChatGenerationChunk]:
-    async for chunk in chunks:
-        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
-        yield chunk

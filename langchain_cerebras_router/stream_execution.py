@@ -23,6 +23,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, overload
 
+from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
@@ -52,8 +53,10 @@ from langchain_cerebras_router.route_execution import (
 
 __all__ = [
     "OpenedStream",
+    "areporting_tokens",
     "arun_stream",
     "may_yield_tool_calls",
+    "reporting_tokens",
     "result_as_chunk",
     "run_stream",
 ]
@@ -420,6 +423,24 @@ def _watched_for_stalls(
                 raise item
     finally:
         stop.set()
+
+
+def reporting_tokens(
+    chunks: Iterator[ChatGenerationChunk], run_manager: CallbackManagerForLLMRun
+) -> Iterator[ChatGenerationChunk]:
+    """``chunks``, each reported to ``run_manager`` as a new token (streams under ``_generate``)."""
+    for chunk in chunks:
+        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
+
+
+async def areporting_tokens(
+    chunks: AsyncIterator[ChatGenerationChunk], run_manager: AsyncCallbackManagerForLLMRun
+) -> AsyncIterator[ChatGenerationChunk]:
+    """:func:`reporting_tokens` for async streams."""
+    async for chunk in chunks:
+        await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+        yield chunk
 
 
 def _close(opened: OpenedStream[Any]) -> None:
