@@ -53,6 +53,9 @@ class Route:
     model_id: str | None
     has_stream: bool
     has_astream: bool
+    #: Whether it may answer with tool calls a request that sends no tools (see
+    #: :func:`~langchain_cerebras_router.route_factory.tool_calls_unasked`).
+    tool_calls_unasked: bool = True
 
 
 @dataclass(slots=True)
@@ -411,8 +414,7 @@ class CallPlan:
         """
         name = route.name
         self._in_flight.discard(name)
-        if self._probes:
-            self._probes.discard(name)
+        self._probes.discard(name)
         now = self.clock()
         latency = now - started
         metadata = message.response_metadata if message is not None else {}
@@ -423,12 +425,9 @@ class CallPlan:
             rate_limits = self._rate_limits_of(name, metadata)
             if sampler is not None:
                 sampler.observed(name, rate_limits, now)
-        if self.asynchronous:
-            self._update_health(
-                "record_success", name, ttft=ttft, latency=latency, rate_limits=rate_limits
-            )
-        else:  # the usual sync call, without the generic dispatch: once per answer
-            self.health.record_success(name, ttft=ttft, latency=latency, rate_limits=rate_limits)
+        self._update_health(
+            "record_success", name, ttft=ttft, latency=latency, rate_limits=rate_limits
+        )
         model = metadata.get("model_name") or route.model_id
         if self.monitor is not None:  # CallSample's fields, in order
             self.monitor.record_attempt(

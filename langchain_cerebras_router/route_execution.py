@@ -323,8 +323,7 @@ def _new_ticket(
     so that the ticket and that decision never disagree.
     """
     ticket = AttemptTicket(route, ctx.plan.clock(), hedge, timeout)
-    if ctx.tracer is not None:
-        ctx.trace_start(ticket)
+    ctx.trace_start(ticket)
     return ticket
 
 
@@ -419,7 +418,7 @@ def race_to_first_event(
         if isinstance(step, float):
             time.sleep(step)
             continue
-        timeout = plan.attempt_timeout if plan.deadline is None else plan.timeout_for_attempt()
+        timeout = plan.timeout_for_attempt()
         unhedged = ctx.hedge_after is None or ctx.hedge_delay(step) is None
         if unhedged and ctx.member_bounds_attempt(step, timeout):
             ticket = _new_ticket(ctx, step, hedge=False, timeout=timeout)
@@ -590,7 +589,7 @@ async def arace_to_first_event(
             if isinstance(step, float):
                 await asyncio.sleep(step)
                 continue
-            timeout = plan.attempt_timeout if plan.deadline is None else plan.timeout_for_attempt()
+            timeout = plan.timeout_for_attempt()
             # (No hedging, the usual call: no coroutine built for the delay.)
             if ctx.hedge_after is not None and await ctx.ahedge_delay(step) is not None:
                 won = await _watch_in_tasks(ctx, start, step, timeout, what=what, close=close)

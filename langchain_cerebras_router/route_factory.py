@@ -60,6 +60,24 @@ def provider_of(model: BaseChatModel) -> str:
     return str(provider or type(model).__name__.lower())
 
 
+#: Providers whose APIs answer with tool calls only to a request that sends tools.
+_TOOL_CALLS_ONLY_WHEN_SENT = frozenset({"cerebras", "groq", "openai"})
+
+
+def tool_calls_unasked(model: BaseChatModel, provider: str) -> bool:
+    """Whether ``model`` may answer with tool calls a call that sends no tools.
+
+    A Cerebras, Groq or OpenAI member does only if its own ``model_kwargs`` send tools;
+    any other member may. A routed stream tests chunks for tool calls (for
+    :class:`~langchain_cerebras_router.failover.PartialStreamError`) only when its call
+    sends tools or its route answers with tool calls unasked.
+    """
+    if provider not in _TOOL_CALLS_ONLY_WHEN_SENT:
+        return True
+    own = getattr(model, "model_kwargs", None) or {}
+    return "tools" in own or "functions" in own
+
+
 def model_name_of(model: BaseChatModel) -> str | None:
     """The model id a chat model calls (``ls_model_name``), if it reports one."""
     try:

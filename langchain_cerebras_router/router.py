@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import time
@@ -57,6 +58,7 @@ from langchain_cerebras_router.route_factory import (
     member_kwargs_for,
     model_name_of,
     provider_of,
+    tool_calls_unasked,
     with_sdk_retries,
 )
 from langchain_cerebras_router.stream_execution import (
@@ -292,17 +294,21 @@ class RoutedChatModel(LeanStreamingChatModel):
                 )
                 for name, member in self.routes.items()
             }
-        self._route_list = [
-            Route(
-                name=name,
-                model=member,
-                provider=provider_of(member),
-                model_id=model_name_of(member),
-                has_stream=type(member)._stream is not BaseChatModel._stream,
-                has_astream=type(member)._astream is not BaseChatModel._astream,
+        route_list: list[Route] = []
+        for name, member in self.routes.items():
+            provider = provider_of(member)
+            route_list.append(
+                Route(
+                    name=name,
+                    model=member,
+                    provider=provider,
+                    model_id=model_name_of(member),
+                    has_stream=type(member)._stream is not BaseChatModel._stream,
+                    has_astream=type(member)._astream is not BaseChatModel._astream,
+                    tool_calls_unasked=tool_calls_unasked(member, provider),
+                )
             )
-            for name, member in self.routes.items()
-        ]
+        self._route_list = route_list
         self._route_names = {r.name: f"{r.provider}/{r.model_id}" for r in self._route_list}
         self._orders = {}
         self._ls_params = {}
@@ -411,6 +417,8 @@ class RoutedChatModel(LeanStreamingChatModel):
 
     @staticmethod
     def _priority_from(config: RunnableConfig | None, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if not config and "priority" not in kwargs:  # the usual call: nothing to read
+            return kwargs
         priority = kwargs.get("priority")
         if priority is None and config:
             priority = (config.get("configurable") or {}).get("priority")
@@ -429,8 +437,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Invoke; ``priority`` may come as a kwarg or ``config["configurable"]``."""
-        if config or "priority" in kwargs:
-            kwargs = self._priority_from(config, kwargs)
+        kwargs = self._priority_from(config, kwargs)
         if self.hedge_after is None:  # the call's start only matters to the hedge delay
             return super().invoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
@@ -448,8 +455,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AIMessage:
         """Async invoke; ``priority`` as in :meth:`invoke`."""
-        if config or "priority" in kwargs:
-            kwargs = self._priority_from(config, kwargs)
+        kwargs = self._priority_from(config, kwargs)
         if self.hedge_after is None:
             return await super().ainvoke(input, config, stop=stop, **kwargs)
         token = _CALL_STARTED.set(time.monotonic())
@@ -473,8 +479,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         routed straight to the messages ``BaseChatModel.stream`` would yield; an observed
         one goes through ``BaseChatModel.stream`` and :meth:`_stream`.
         """
-        if config or "priority" in kwargs:
-            kwargs = self._priority_from(config, kwargs)
+        kwargs = self._priority_from(config, kwargs)
         call = self._unobserved_call(input, config, kwargs, async_api=False)
         if call is None:
             yield from BaseChatModel.stream(self, input, config, stop=stop, **kwargs)
@@ -491,8 +496,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         **kwargs: Any,
     ) -> AsyncIterator[AIMessageChunk]:
         """Async stream; ``priority`` and the two paths as in :meth:`stream`."""
-        if config or "priority" in kwargs:
-            kwargs = self._priority_from(config, kwargs)
+        kwargs = self._priority_from(config, kwargs)
         call = self._unobserved_call(input, config, kwargs, async_api=True)
         if call is None:
             async for message in BaseChatModel.astream(self, input, config, stop=stop, **kwargs):
@@ -515,7 +519,7 @@ class RoutedChatModel(LeanStreamingChatModel):
         asynchronous: bool = False,
     ) -> CallContext:
         check_history(messages)
-        private: dict[str, Any] = self.__pydantic_private__  # type: ignore[assignment]
+        private = self._private()
         call_started = None
         if self.hedge_after is not None:  # set by invoke/ainvoke only when hedging
             call_started = _CALL_STARTED.get()
@@ -577,10 +581,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             hedge_after=hedge_after,
             stall_timeout=self.stall_timeout,
             model_override=model_override,
-            # (A run without handlers, the usual call, needs no tracer: no call to ask.)
-            tracer=AttemptTracer.for_run(run_manager, messages)
-            if getattr(run_manager, "inheritable_handlers", None)
-            else None,
+            tracer=AttemptTracer.for_run(run_manager, messages),
             streaming=stream,
             call_started=call_started,
             sends_tools=request is not None or "tools" in call_kwargs or "functions" in call_kwargs,
@@ -603,16 +604,7 @@ class RoutedChatModel(LeanStreamingChatModel):
             if resolved is None:
                 logger.info("RoutedChatModel: route %r has no %r; skipped", route.name, requested)
                 continue
-            kept.append(
-                Route(
-                    name=route.name,
-                    model=route.model,
-                    provider=route.provider,
-                    model_id=resolved.model_id,
-                    has_stream=route.has_stream,
-                    has_astream=route.has_astream,
-                )
-            )
+            kept.append(dataclasses.replace(route, model_id=resolved.model_id))
         if not kept:
             msg = f"No route of this RoutedChatModel serves model {requested!r}."
             raise ValueError(msg)

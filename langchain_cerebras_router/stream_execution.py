@@ -55,7 +55,6 @@ __all__ = [
     "OpenedStream",
     "areporting_tokens",
     "arun_stream",
-    "may_yield_tool_calls",
     "reporting_tokens",
     "result_as_chunk",
     "run_stream",
@@ -121,8 +120,7 @@ class OpenedStream(Generic[T]):
         """
         self.buffered.append(chunk)
         ticket = self.ticket
-        # Text commits: the usual first chunk is decided without a call.
-        if chunk.text or is_committing_chunk(chunk.message):
+        if is_committing_chunk(chunk.message):
             self.ttft = time.monotonic() - ticket.started
             return True
         timeout = ticket.timeout
@@ -196,8 +194,7 @@ class OpenedStream(Generic[T]):
             streamed=True,
             chunks=chunks,
         )
-        if ticket.trace is not None:
-            AttemptTracer.succeeded(ticket.trace, message)
+        AttemptTracer.succeeded(ticket.trace, message)
         return attempt
 
 
@@ -264,7 +261,8 @@ def run_stream(ctx: CallContext, message_id: str | None = None) -> Iterator[Any]
     # calls only if the stream can hold some (a test per chunk is ~0.3 us after I/O).
     chunks = characters = 0
     tool_calls = False
-    watching = may_yield_tool_calls(ctx, ticket.route)  # until the first tool call
+    # (until the first tool call; see route_factory.tool_calls_unasked)
+    watching = ctx.sends_tools or ticket.route.tool_calls_unasked
     chunk: ChatGenerationChunk | None = None
     try:
         for chunk in _rest_of_stream(opened, ctx, ticket):
@@ -305,8 +303,6 @@ def _rest_of_stream(
         chunks = itertools.chain(buffered, opened.chunks)
     else:
         chunks = itertools.chain(buffered, _watched_for_stalls(opened.chunks, ctx, ticket))
-    if not ctx.model_override:
-        return chunks
     model_id = _requested_model_id(ctx, ticket)
     if model_id is None:
         return chunks
@@ -316,25 +312,6 @@ def _rest_of_stream(
 def _requested_model_id(ctx: CallContext, ticket: AttemptTicket) -> str | None:
     """The route's id of a per-call ``model=``, which its chunks must report (else None)."""
     return ticket.route.model_id if ctx.model_override else None
-
-
-#: Providers whose APIs answer with tool calls only to a request that sends tools.
-_TOOL_CALLS_ONLY_WHEN_SENT = frozenset({"cerebras", "groq", "openai"})
-
-
-def may_yield_tool_calls(ctx: CallContext, route: Route) -> bool:
-    """Whether ``route``'s stream for this call can hold tool calls.
-
-    Only then does the routed loop test each chunk for them (for
-    :class:`~langchain_cerebras_router.failover.PartialStreamError`): a Cerebras, Groq or
-    OpenAI member answers with tool calls only when the request sends tools, the call's
-    (:attr:`CallContext.sends_tools`) or the member's own ``model_kwargs``. Any other
-    member's chunks are always tested.
-    """
-    if ctx.sends_tools or route.provider not in _TOOL_CALLS_ONLY_WHEN_SENT:
-        return True
-    own = getattr(route.model, "model_kwargs", None) or {}
-    return "tools" in own or "functions" in own
 
 
 def _reporting_model_id(model_id: str, chunk: ChatGenerationChunk) -> ChatGenerationChunk:
@@ -554,7 +531,8 @@ async def arun_stream(ctx: CallContext, message_id: str | None = None) -> AsyncI
     # Chunks are tested for tool calls only if the stream can hold some.
     chunks = characters = 0
     tool_calls = False
-    watching = may_yield_tool_calls(ctx, ticket.route)  # until the first tool call
+    # (until the first tool call; see route_factory.tool_calls_unasked)
+    watching = ctx.sends_tools or ticket.route.tool_calls_unasked
     chunk: ChatGenerationChunk | None = None
     try:
         for chunk in buffered:
