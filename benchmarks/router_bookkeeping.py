@@ -13,6 +13,11 @@ A measurement tool, not a target: ``make bench`` measures (c) over real HTTP.
 deterministic measure of how much Python the router runs, which is what its cost after a
 real request (on cold caches) follows.
 
+``--functions API`` counts every Python bytecode of one call (LangChain's and pydantic's
+too) per function, direct and routed, and lists the functions the routed call runs more
+bytecodes in, with how many distinct functions each call runs: after a socket wait each
+distinct function costs about a microsecond, whatever its size (docs/benchmarks.md (c)).
+
 ``--phases`` times the router's own steps *with* I/O: the bundled emulator in its own
 process, a real ChatCerebras route, each step wrapped in a timer for the routed calls only
 (a wrapper adds ~0.3 us), routed and direct calls alternating. Steps nest: a
@@ -27,6 +32,7 @@ import functools
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from types import FrameType
 from typing import Any
@@ -205,6 +211,57 @@ def _package_opcodes(call: Callable[[], object]) -> int:
     return count
 
 
+def _opcodes_by_function(call: Callable[[], object]) -> Counter[str]:
+    """Bytecodes executed during one ``call()``, per function (``module:qualified name``)."""
+    counts: Counter[str] = Counter()
+
+    def tracer(frame: FrameType, event: str, arg: object) -> Any:
+        code = frame.f_code
+        qualname = code.co_qualname
+        if qualname.startswith("__create_fn__") and "self" in frame.f_locals:
+            # A dataclass's generated method: named after its class, not its factory.
+            qualname = f"{type(frame.f_locals['self']).__qualname__}.{code.co_name}"
+        name = f"{frame.f_globals.get('__name__', code.co_filename)}:{qualname}"
+        frame.f_trace_opcodes = True
+
+        def local(frame: FrameType, event: str, arg: object) -> Any:
+            if event == "opcode":
+                counts[name] += 1
+            return local
+
+        return local
+
+    sys.settrace(tracer)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return counts
+
+
+def count_opcodes_by_function(api: str) -> tuple[Counter[str], Counter[str]]:
+    """Bytecodes per function of one direct and one routed ``api`` call, after a warm-up."""
+    from langchain_cerebras_router import RoutedChatModel
+
+    direct = FakeCerebras()
+    routed = RoutedChatModel(
+        routes={"cerebras": FakeCerebras(), "groq": FakeCerebras()}, priority="ultimate_speed"
+    )
+    call = _SYNC_CALLS[api]
+    counts = []
+    for model in (direct, routed):
+        for _ in range(20):
+            call(model)
+        counts.append(_opcodes_by_function(functools.partial(call, model)))
+    return counts[0], counts[1]
+
+
+_SYNC_CALLS: dict[str, Callable[[Any], object]] = {
+    "invoke": lambda model: model.invoke("hi", max_tokens=24),
+    "stream": lambda model: sum(1 for _ in model.stream("hi", max_tokens=24)),
+}
+
+
 def count_opcodes() -> list[tuple[str, int, int]]:
     """``(api, direct bytecodes, routed bytecodes)`` per sync API, after a warm-up."""
     from langchain_cerebras_router import RoutedChatModel
@@ -213,12 +270,8 @@ def count_opcodes() -> list[tuple[str, int, int]]:
     routed = RoutedChatModel(
         routes={"cerebras": FakeCerebras(), "groq": FakeCerebras()}, priority="ultimate_speed"
     )
-    calls: dict[str, Callable[[Any], object]] = {
-        "invoke": lambda model: model.invoke("hi", max_tokens=24),
-        "stream": lambda model: sum(1 for _ in model.stream("hi", max_tokens=24)),
-    }
     rows = []
-    for api, call in calls.items():
+    for api, call in _SYNC_CALLS.items():
         counts = []
         for model in (direct, routed):
             for _ in range(20):
@@ -310,6 +363,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--opcodes", action="store_true", help="count the package's bytecodes per call instead"
     )
     parser.add_argument(
+        "--functions",
+        choices=("invoke", "stream"),
+        help="count every bytecode of one call of this API per function instead",
+    )
+    parser.add_argument("--top", type=int, default=30, help="functions listed by --functions")
+    parser.add_argument(
         "--phases",
         choices=("invoke", "stream"),
         help="time the router's steps with I/O (emulator process) for this API instead",
@@ -320,6 +379,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"routed {args.phases} with I/O: {total:.1f} us per call (means of {args.calls})")
         for name, us in steps:
             print(f"{us:8.2f} us  {name}")
+        return 0
+    if args.functions:
+        direct, routed = count_opcodes_by_function(args.functions)
+        added = Counter(routed)
+        added.subtract(direct)
+        print(
+            f"{args.functions}: bytecodes direct {direct.total()}, routed {routed.total()} "
+            f"(added {routed.total() - direct.total():+d}); distinct functions direct "
+            f"{len(direct)}, routed {len(routed)} (added {len(routed) - len(direct):+d})"
+        )
+        print(" added  routed  function")
+        ranked = sorted(added.items(), key=lambda item: (-abs(item[1]), item[0]))
+        for name, count in [item for item in ranked if item[1]][: args.top]:
+            print(f"{count:+6d}  {routed[name]:6d}  {name}")
         return 0
     if args.opcodes:
         print("package bytecodes executed per call (one call after 20 warm-up calls)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -223,6 +224,30 @@ def test_router_bookkeeping_counts_the_packages_bytecodes(
     assert [row[0] for row in rows] == ["invoke", "stream"]
     for _, _, direct, _, routed, _, added in rows:
         assert int(routed) > int(direct) and int(added) == int(routed) - int(direct)
+
+
+def test_router_bookkeeping_counts_every_bytecode_per_function(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from benchmarks import router_bookkeeping
+
+    assert router_bookkeeping.main(["--functions", "stream", "--top", "50"]) == 0
+    header, columns, *rows = capsys.readouterr().out.splitlines()
+    totals = [int(n) for n in re.findall(r"[-+]?\d+", header)]
+    direct, routed, added, direct_functions, routed_functions, added_functions = totals
+    assert added == routed - direct > 0
+    assert added_functions == routed_functions - direct_functions > 0
+    assert columns.split() == ["added", "routed", "function"]
+    listed = {row.split()[2]: (int(row.split()[0]), int(row.split()[1])) for row in rows}
+    assert 0 < len(listed) <= 50
+    # The router's own loop runs; the direct model's lean loop does not run through it.
+    assert listed["langchain_cerebras_router.stream_execution:run_stream"][0] > 0
+    lean_added, lean_routed = listed[
+        "langchain_cerebras_router.lean_streaming:LeanStreamingChatModel.stream"
+    ]
+    assert lean_added < 0 and lean_routed == 0
+    # Dataclass constructors are named after their class.
+    assert "langchain_cerebras_router.failover:CallPlan.__init__" in listed
 
 
 def test_router_bookkeeping_times_the_routers_steps_with_io_and_restores_them(
