@@ -15,8 +15,8 @@ real request (on cold caches) follows.
 
 ``--functions API`` counts every Python bytecode of one call (LangChain's and pydantic's
 too) per function, direct and routed, and lists the functions the routed call runs more
-bytecodes in, with how many distinct functions each call runs: after a socket wait each
-distinct function costs about a microsecond, whatever its size (docs/benchmarks.md (c)).
+bytecodes in, with how many distinct functions each call runs: where the router's work
+is, deterministically (what it costs with I/O is measured in docs/benchmarks.md (c)).
 
 ``--phases`` times the router's own steps *with* I/O: the bundled emulator in its own
 process, a real ChatCerebras route, each step wrapped in a timer for the routed calls only

@@ -96,8 +96,8 @@ class OpenedStream(Generic[T]):
     ``chunk_position="last"``: the one LangChain's ``stream`` adds anyway, so a routed
     stream has as many chunks as its member's.
 
-    One object for the whole stream: after a socket wait, each object and function a
-    routed call touches once costs about a microsecond (docs/benchmarks.md (c)).
+    One object for the whole stream: with I/O, each object a routed call builds costs
+    ~0.3 us (docs/benchmarks.md (c)).
     """
 
     __slots__ = ("buffered", "chunks", "ctx", "ended", "ticket", "ttft")
