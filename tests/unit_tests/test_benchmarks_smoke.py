@@ -250,6 +250,31 @@ def test_router_bookkeeping_counts_every_bytecode_per_function(
     assert "langchain_cerebras_router.failover:CallPlan.__init__" in listed
 
 
+def test_router_spread_alternates_fresh_processes_between_two_copies(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    import shutil
+
+    import langchain_cerebras_router
+    from benchmarks import router_spread
+
+    this = Path(langchain_cerebras_router.__file__).parent
+    ref = tmp_path / "ref"
+    shutil.copytree(this, ref / "langchain_cerebras_router")
+    argv = ["--api", "stream", "--processes", "2", "--calls", "3", "--warmup", "1"]
+    assert router_spread.main([*argv, "--ref", str(ref)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("stream: RoutedChatModel / ChatCerebras")
+    assert [line.split()[:2] for line in lines[1:3]] == [["1", "ref"], ["2", "this"]]
+    ratios = [float(line.split("ratio")[1].split()[0]) for line in lines[1:3]]
+    assert all(ratio > 0 for ratio in ratios)
+    summaries = dict(line.split(": ", 1) for line in lines[3:])
+    assert summaries["ref"].endswith(f"package {ref / 'langchain_cerebras_router'}")
+    assert summaries["this"].endswith(f"package {this}")
+    with pytest.raises(SystemExit):
+        router_spread.main([*argv, "--ref", str(tmp_path)])  # holds no package
+
+
 def test_router_bookkeeping_times_the_routers_steps_with_io_and_restores_them(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
