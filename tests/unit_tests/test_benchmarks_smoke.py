@@ -99,6 +99,17 @@ def test_hedging_target_uses_the_second_route_called_as_a_hedge(
         assert target["measured"] == pytest.approx(expected, rel=1e-3)
 
 
+def test_router_overhead_notes_the_stream_comparison_in_fresh_processes(
+    tiny_results: dict[str, dict[str, Any]],
+) -> None:
+    result = tiny_results["router_overhead"]
+    (note,) = [n for n in result["notes"] if "fresh processes" in n]
+    assert note.startswith("Not the target's method")
+    ratios = result["params"]["spread_stream_ratios"]
+    assert len(ratios) == result["params"]["spread_processes"] == 1
+    assert f"{ratios[0]:.4f}" in note and ratios[0] > 0
+
+
 def test_close_ratios_get_a_third_decimal() -> None:
     assert _format_value(1.0013, "x", 1.0) == "1.001x"
     assert _format_value(1.0, "x", 1.0) == "1.00x"
