@@ -187,41 +187,16 @@ def measure(calls: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def _package_opcodes(call: Callable[[], object]) -> int:
-    """Bytecodes executed in ``langchain_cerebras_router`` during one ``call()``."""
-    count = 0
-
-    def local(frame: FrameType, event: str, arg: object) -> Any:
-        nonlocal count
-        if event == "opcode":
-            count += 1
-        return local
-
-    def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        if "langchain_cerebras_router" not in frame.f_code.co_filename:
-            return None
-        frame.f_trace_opcodes = True
-        return local
-
-    sys.settrace(tracer)
-    try:
-        call()
-    finally:
-        sys.settrace(None)
-    return count
-
-
-def _opcodes_by_function(call: Callable[[], object]) -> Counter[str]:
-    """Bytecodes executed during one ``call()``, per function (``module:qualified name``)."""
+def _opcodes(
+    call: Callable[[], object], name_of: Callable[[FrameType], str | None]
+) -> Counter[str]:
+    """Bytecodes executed during one ``call()``, per ``name_of(frame)`` (``None``: not counted)."""
     counts: Counter[str] = Counter()
 
     def tracer(frame: FrameType, event: str, arg: object) -> Any:
-        code = frame.f_code
-        qualname = code.co_qualname
-        if qualname.startswith("__create_fn__") and "self" in frame.f_locals:
-            # A dataclass's generated method: named after its class, not its factory.
-            qualname = f"{type(frame.f_locals['self']).__qualname__}.{code.co_name}"
-        name = f"{frame.f_globals.get('__name__', code.co_filename)}:{qualname}"
+        name = name_of(frame)
+        if name is None:
+            return None
         frame.f_trace_opcodes = True
 
         def local(frame: FrameType, event: str, arg: object) -> Any:
@@ -239,8 +214,31 @@ def _opcodes_by_function(call: Callable[[], object]) -> Counter[str]:
     return counts
 
 
-def count_opcodes_by_function(api: str) -> tuple[Counter[str], Counter[str]]:
-    """Bytecodes per function of one direct and one routed ``api`` call, after a warm-up."""
+def _in_package(frame: FrameType) -> str | None:
+    """Frames of ``langchain_cerebras_router``'s own source files, under one name."""
+    return "package" if "langchain_cerebras_router" in frame.f_code.co_filename else None
+
+
+def _function_name(frame: FrameType) -> str:
+    """``module:qualified name`` of a frame's function."""
+    code = frame.f_code
+    qualname = code.co_qualname
+    if qualname.startswith("__create_fn__") and "self" in frame.f_locals:
+        # A dataclass's generated method: named after its class, not its factory.
+        qualname = f"{type(frame.f_locals['self']).__qualname__}.{code.co_name}"
+    return f"{frame.f_globals.get('__name__', code.co_filename)}:{qualname}"
+
+
+_SYNC_CALLS: dict[str, Callable[[Any], object]] = {
+    "invoke": lambda model: model.invoke("hi", max_tokens=24),
+    "stream": lambda model: sum(1 for _ in model.stream("hi", max_tokens=24)),
+}
+
+
+def _direct_and_routed_opcodes(
+    api: str, name_of: Callable[[FrameType], str | None]
+) -> tuple[Counter[str], Counter[str]]:
+    """Bytecodes of one direct and one routed ``api`` call, each after 20 warm-up calls."""
     from langchain_cerebras_router import RoutedChatModel
 
     direct = FakeCerebras()
@@ -252,32 +250,21 @@ def count_opcodes_by_function(api: str) -> tuple[Counter[str], Counter[str]]:
     for model in (direct, routed):
         for _ in range(20):
             call(model)
-        counts.append(_opcodes_by_function(functools.partial(call, model)))
+        counts.append(_opcodes(functools.partial(call, model), name_of))
     return counts[0], counts[1]
 
 
-_SYNC_CALLS: dict[str, Callable[[Any], object]] = {
-    "invoke": lambda model: model.invoke("hi", max_tokens=24),
-    "stream": lambda model: sum(1 for _ in model.stream("hi", max_tokens=24)),
-}
+def count_opcodes_by_function(api: str) -> tuple[Counter[str], Counter[str]]:
+    """Every bytecode of one direct and one routed ``api`` call, per function."""
+    return _direct_and_routed_opcodes(api, _function_name)
 
 
 def count_opcodes() -> list[tuple[str, int, int]]:
-    """``(api, direct bytecodes, routed bytecodes)`` per sync API, after a warm-up."""
-    from langchain_cerebras_router import RoutedChatModel
-
-    direct = FakeCerebras()
-    routed = RoutedChatModel(
-        routes={"cerebras": FakeCerebras(), "groq": FakeCerebras()}, priority="ultimate_speed"
-    )
+    """``(api, direct bytecodes, routed bytecodes)`` in the package, per sync API."""
     rows = []
-    for api, call in _SYNC_CALLS.items():
-        counts = []
-        for model in (direct, routed):
-            for _ in range(20):
-                call(model)
-            counts.append(_package_opcodes(functools.partial(call, model)))
-        rows.append((api, counts[0], counts[1]))
+    for api in _SYNC_CALLS:
+        direct, routed = _direct_and_routed_opcodes(api, _in_package)
+        rows.append((api, direct.total(), routed.total()))
     return rows
 
 

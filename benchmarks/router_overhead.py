@@ -22,7 +22,6 @@ Target: router <= 1.05x ChatCerebras (time per call; for long streams, time per 
 from __future__ import annotations
 
 import functools
-import statistics
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -66,18 +65,15 @@ def _spread_note(quick: bool, tiny: bool) -> tuple[str, dict[str, Any]]:
     what ran before it), as much as the target's margin; the same comparison in several
     fresh processes shows where this run's figure sits (``benchmarks.router_spread``).
     """
-    from benchmarks.router_spread import spread
+    from benchmarks.router_spread import spread, spread_summary
 
     processes, calls = _spread_sizes(quick, tiny)
     measured = [row for _, row in spread("stream", processes, calls, warmup=min(50, calls))]
     ratios = [row["ratio"] for row in measured]
-    added = [row["paired_added_s"] * 1e6 for row in measured]
     note = (
-        f"Not the target's method: the short sync stream's comparison alone in {processes} "
-        f"fresh processes ({calls} calls each; python -m benchmarks.router_spread) read "
-        f"RoutedChatModel / ChatCerebras {statistics.fmean(ratios):.4f} on average "
-        f"(range {min(ratios):.4f}-{max(ratios):.4f}; paired added "
-        f"{statistics.fmean(added):+.1f} us, {min(added):+.1f} to {max(added):+.1f})."
+        f"Not the target's method: the short sync stream's comparison alone in fresh "
+        f"processes ({calls} calls each; python -m benchmarks.router_spread), "
+        f"RoutedChatModel / ChatCerebras: {spread_summary(measured)}."
     )
     params = {
         "spread_processes": processes,

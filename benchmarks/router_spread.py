@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -94,9 +93,7 @@ def _run_worker(api: str, calls: int, warmup: int, package_dir: str | None) -> d
     if package_dir is not None:
         command += ["--package-dir", package_dir]
     root = Path(__file__).resolve().parent.parent
-    completed = subprocess.run(
-        command, cwd=root, capture_output=True, text=True, check=False, env=dict(os.environ)
-    )
+    completed = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     if completed.returncode != 0:
         msg = f"worker failed ({completed.returncode}): {completed.stderr[-2000:]}"
         raise RuntimeError(msg)
@@ -118,7 +115,8 @@ def spread(
     return rows
 
 
-def _summary(rows: Sequence[dict[str, Any]]) -> str:
+def spread_summary(rows: Sequence[dict[str, Any]]) -> str:
+    """Mean and range of the processes' ratios and paired added times, in words."""
     ratios = [row["ratio"] for row in rows]
     added = [row["paired_added_s"] * 1e6 for row in rows]
     return (
@@ -158,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     for name in dict.fromkeys(name for name, _ in rows):
         measured = [row for n, row in rows if n == name]
-        print(f"{name}: {_summary(measured)}; package {measured[0]['package']}")
+        print(f"{name}: {spread_summary(measured)}; package {measured[0]['package']}")
     return 0
 
 
